@@ -1,0 +1,1 @@
+"""One module per ``autogan`` subcommand; see ``autogan.cli``."""
