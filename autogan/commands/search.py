@@ -1,0 +1,62 @@
+"""``autogan search``: run (or resume) a multi-level architecture search."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+from autogan.config import DEFAULT_PRESET, load_config, preset_names
+from autogan.errors import UserError
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "search",
+        help="search generator architectures (default: the digits preset on this machine)",
+        description="Run AutoGAN's multi-level search. With no arguments: the digits preset, on an embedded "
+        "Ray instance, into runs/<timestamp>. Overrides: section.key=value, e.g. train.n_critic=1.",
+    )
+    parser.add_argument(
+        "--config", metavar="PRESET|FILE", help=f"a preset ({', '.join(preset_names())}) or a TOML file; default {DEFAULT_PRESET}"
+    )
+    parser.add_argument("--out", metavar="RUN_DIR", help="run directory (default runs/<timestamp>)")
+    parser.add_argument("--resume", metavar="RUN_DIR", help="continue a run after a crash or stop")
+    parser.add_argument("--address", metavar="ADDR", help="join a Ray cluster: 'auto' or HOST:PORT")
+    parser.add_argument("--json", action="store_true", help="print the final ranking as JSON")
+    parser.add_argument("overrides", nargs="*", metavar="KEY=VALUE", help="config overrides, e.g. search.controller=random")
+    parser.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from autogan.search import run_search
+
+    if args.resume:
+        if args.config or args.overrides or args.out:
+            raise UserError("--resume continues a run with its recorded config; drop --config, --out and overrides")
+        run_dir = Path(args.resume)
+        ranking = run_search(None, run_dir, resume=True)
+    else:
+        overrides = list(args.overrides)
+        if args.address:
+            overrides.append(f"run.address={json.dumps(args.address)}")
+        config = load_config(args.config, overrides)
+        run_dir = Path(args.out) if args.out else Path("runs") / time.strftime("%Y%m%d-%H%M%S")
+        ranking = run_search(config, run_dir)
+    from autogan.record import RunRecord
+
+    top_k = RunRecord.open(run_dir).config().search.top_k
+    top = [r.to_dict() for r in ranking[:top_k]]
+    if args.json:
+        print(json.dumps({"run_dir": str(run_dir), "top": top}, indent=2))
+        return 0
+    print(f"top {len(top)} architectures (mean Inception Score reward over their evaluations):")
+    for row in top:
+        vector = " ".join(map(str, row["autogan_vector"])) if row["autogan_vector"] else "-"
+        print(
+            f"  {row['rank']:>2}. reward {row['mean_reward']:.3f} +- {row['std_reward']:.3f} (n={row['evaluations']})  "
+            f"[{vector}]  {row['arch']}"
+        )
+    print(f"run directory: {run_dir}")
+    print(f"inspect: autogan inspect {run_dir}    retrain: autogan retrain {run_dir} --rank 1")
+    return 0

@@ -1,0 +1,275 @@
+"""The two kinds of worker a search runs: one supernet trainer and N reward evaluators.
+
+Both are plain classes; ``workers`` turns them into Ray actors (or keeps them
+in-process).  They are built from the resolved config dict, so a restarted
+actor rebuilds itself without the driver's help.
+"""
+
+from __future__ import annotations
+
+import io
+import time
+from typing import Any
+
+import numpy as np
+import torch
+
+from search_spaces import Architecture, SearchSpace
+
+from autogan.config import Config
+from autogan.log import logger
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        from autogan.errors import ConfigError
+
+        raise ConfigError("run.device='cuda': no CUDA device is visible; use run.device=cpu or auto")
+    return torch.device(name)
+
+
+def derived_seed(*parts: int) -> int:
+    """An independent 63-bit seed for each (run seed, purpose, stage, iteration, index) tuple."""
+    return int(np.random.SeedSequence([int(p) for p in parts]).generate_state(2, np.uint64)[0] >> np.uint64(1))
+
+
+# Purposes mixed into derived seeds, so that streams never collide.
+SEED_MODEL_INIT = 1
+SEED_TRAIN_STREAM = 2
+SEED_REWARD = 3
+SEED_CONTROLLER = 4
+SEED_SAMPLES = 5
+
+
+def build_models(config: Config, space: SearchSpace, seed: int, device: torch.device):
+    """Supernet G and D with a seeded initialization that leaves global RNG state alone."""
+    from autogan.nn import Discriminator, SupernetGenerator
+
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        generator = SupernetGenerator(
+            space,
+            ch=config.model.ch,
+            latent_dim=config.model.latent_dim,
+            bottom_width=config.model.bottom_width,
+            out_channels=config.data.channels,
+        )
+        discriminator = Discriminator(df=config.model.df, in_channels=config.data.channels, stages=space.num_cells)
+    return generator.to(device), discriminator.to(device)
+
+
+def set_threads(threads: int) -> None:
+    if threads > 0:
+        torch.set_num_threads(threads)
+
+
+class SupernetTrainer:
+    """Holds the weight-shared generator, the discriminator and their optimizers.
+
+    ``train`` runs one search iteration of D steps, one architecture per D
+    batch, with one-stage (OSGAN) merged steps every ``n_critic`` batches.  It
+    stops early when ``ResetMonitor`` sees the losses collapse.
+    """
+
+    def __init__(self, config_dict: dict[str, Any]):
+        from autogan.data import get_dataset
+        from autogan.train import ResetMonitor
+
+        self.config = Config.from_dict(config_dict)
+        set_threads(self.config.run.threads)
+        self.device = resolve_device(self.config.run.device)
+        self.space = SearchSpace(num_cells=self.config.search.num_cells)
+        data = self.config.data
+        self.source = get_dataset(
+            data.dataset,
+            root=data.root or None,
+            download=data.download,
+            size=self.config.model.bottom_width * 2**self.space.num_cells,
+            channels=data.channels,
+        ).to(self.device)
+        self.stream = torch.Generator(device="cpu").manual_seed(derived_seed(self.config.run.seed, SEED_TRAIN_STREAM))
+        self.monitor = ResetMonitor(window=self.config.train.reset_window, threshold=self.config.train.reset_threshold)
+        self.resets = 0
+        self.d_steps = 0
+        self._build()
+
+    def _build(self) -> None:
+        train = self.config.train
+        seed = derived_seed(self.config.run.seed, SEED_MODEL_INIT, self.resets)
+        self.generator, self.discriminator = build_models(self.config, self.space, seed, self.device)
+        if train.channels_last and self.device.type == "cuda":
+            self.generator = self.generator.to(memory_format=torch.channels_last)
+            self.discriminator = self.discriminator.to(memory_format=torch.channels_last)
+        betas = (train.beta1, train.beta2)
+        self.opt_g = torch.optim.Adam(self.generator.parameters(), lr=train.lr_g, betas=betas)
+        self.opt_d = torch.optim.Adam(self.discriminator.parameters(), lr=train.lr_d, betas=betas)
+        self.monitor.reset()
+
+    def reset(self) -> int:
+        """Re-create G, D and both optimizers with a fresh initialization (dynamic reset)."""
+        self.resets += 1
+        self._build()
+        logger.info("supernet reset #%d: losses collapsed", self.resets)
+        return self.resets
+
+    def train(self, stage: int, archs: list[Architecture]) -> dict[str, Any]:
+        from autogan.train import get_loss, one_stage_step, two_stage_step
+
+        train = self.config.train
+        step = one_stage_step if train.step == "one_stage" else two_stage_step
+        loss = get_loss(train.loss)
+        size = self.config.model.bottom_width * 2**stage
+        self.generator.train()
+        self.discriminator.train()
+        started = time.perf_counter()
+        losses_d: list[float] = []
+        losses_g: list[float] = []
+        collapsed = False
+        for index, arch in enumerate(archs):
+            real = self.source.sample_batch(train.batch_size, self.stream, size=size)  # (B, C, size, size)
+            z = torch.randn(train.batch_size, self.config.model.latent_dim, generator=self.stream).to(self.device)
+            merged = (self.d_steps + 1) % train.n_critic == 0
+            stats = step(
+                self.generator,
+                self.discriminator,
+                self.opt_g,
+                self.opt_d,
+                real,
+                z,
+                arch,
+                loss,
+                stage=stage,
+                update_g=merged,
+                bf16=train.bf16,
+            )
+            self.d_steps += 1
+            losses_d.append(float(stats.loss_d))
+            if merged:
+                losses_g.append(float(stats.loss_g))
+            if self.monitor.update(loss_g=float(stats.loss_g) if merged else None, loss_d=float(stats.loss_d)):
+                collapsed = True
+                break
+        return {
+            "d_steps": index + 1 if archs else 0,
+            "loss_d": float(np.mean(losses_d)) if losses_d else float("nan"),
+            "loss_g": float(np.mean(losses_g)) if losses_g else float("nan"),
+            "collapsed": collapsed,
+            "seconds": time.perf_counter() - started,
+        }
+
+    def weights(self) -> dict[str, torch.Tensor]:
+        """The generator's weights on the CPU: what evaluators load."""
+        return {k: v.detach().to("cpu", copy=True) for k, v in self.generator.state_dict().items()}
+
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "generator": self.generator.state_dict(),
+            "discriminator": self.discriminator.state_dict(),
+            "opt_g": self.opt_g.state_dict(),
+            "opt_d": self.opt_d.state_dict(),
+            "monitor": self.monitor.state_dict(),
+            "stream": self.stream.get_state(),
+            "resets": self.resets,
+            "d_steps": self.d_steps,
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.resets = int(state["resets"])
+        self._build()
+        self.generator.load_state_dict(state["generator"])
+        self.discriminator.load_state_dict(state["discriminator"])
+        self.opt_g.load_state_dict(state["opt_g"])
+        self.opt_d.load_state_dict(state["opt_d"])
+        self.monitor.load_state_dict(state["monitor"])
+        self.stream.set_state(state["stream"])
+        self.d_steps = int(state["d_steps"])
+
+    def ping(self) -> bool:
+        return True
+
+
+def _resolve_shared(value: Any) -> Any:
+    """A value shared through the backend: a Ray object ref is fetched, anything else passes."""
+    try:
+        import ray
+    except ImportError:
+        return value
+    if isinstance(value, ray.ObjectRef):
+        return ray.get(value)
+    return value
+
+
+class RewardEvaluator:
+    """Scores architectures with the Inception Score of the shared generator's samples.
+
+    Weights arrive once per iteration as ``{"version": v, "ref": handle}``: the
+    handle is resolved only when the version changes, so each evaluator
+    fetches the weights once per iteration, however many architectures it
+    scores, and a restarted evaluator fetches them again by itself.
+    """
+
+    def __init__(self, config_dict: dict[str, Any]):
+        from autogan.metrics import get_extractor
+
+        self.config = Config.from_dict(config_dict)
+        set_threads(self.config.run.threads)
+        self.device = resolve_device(self.config.run.device)
+        self.space = SearchSpace(num_cells=self.config.search.num_cells)
+        self.generator, _ = build_models(self.config, self.space, 0, self.device)
+        self.generator.eval()
+        search = self.config.search
+        self.extractor = get_extractor(
+            search.extractor, device=self.device, weights_path=search.inception_weights or None
+        )
+        self.version: Any = None
+
+    def _load(self, weights_box: dict[str, Any]) -> None:
+        if weights_box["version"] != self.version:
+            self.generator.load_state_dict(_resolve_shared(weights_box["ref"]))
+            self.generator.eval()
+            self.version = weights_box["version"]
+
+    def score(self, item: dict[str, Any], weights_box: dict[str, Any]) -> dict[str, Any]:
+        """``item``: ``{"key", "arch", "seed"}``.  A failed evaluation has ``reward`` NaN and an ``error``."""
+        from autogan.metrics import evaluate_generator
+
+        started = time.perf_counter()
+        self._load(weights_box)
+        arch = Architecture.parse(item["arch"])
+        search = self.config.search
+        z_source = torch.Generator().manual_seed(int(item["seed"]))
+        latent = self.config.model.latent_dim
+
+        def generate(n: int) -> torch.Tensor:
+            z = torch.randn(n, latent, generator=z_source).to(self.device)
+            return self.generator(z, arch)
+
+        result: dict[str, Any] = {"key": item["key"], "arch": item["arch"]}
+        try:
+            metrics = evaluate_generator(generate, search.reward_samples, self.extractor, splits=search.reward_splits)
+            result.update(reward=float(metrics.is_mean), is_std=float(metrics.is_std), error=None)
+        except (FloatingPointError, ValueError, RuntimeError) as exc:
+            # A diverged generator (NaN images) is a failed evaluation, recorded, not a crash.
+            result.update(reward=float("nan"), is_std=float("nan"), error=f"{type(exc).__name__}: {exc}")
+        result["seconds"] = time.perf_counter() - started
+        return result
+
+    def sample_images(self, arch: str, n: int, seed: int, weights_box: dict[str, Any]) -> torch.Tensor:
+        self._load(weights_box)
+        z = torch.randn(n, self.config.model.latent_dim, generator=torch.Generator().manual_seed(seed))
+        with torch.no_grad():
+            return self.generator(z.to(self.device), Architecture.parse(arch)).float().cpu()  # (n, C, H, W)
+
+    def ping(self) -> bool:
+        return True
+
+
+def png_bytes(images: torch.Tensor, nrow: int = 8) -> bytes:
+    """A sample grid as PNG bytes (torchvision's grid), ready for an atomic write."""
+    from torchvision.utils import save_image
+
+    buffer = io.BytesIO()
+    save_image(images, buffer, format="png", nrow=nrow, normalize=True, value_range=(-1, 1))
+    return buffer.getvalue()

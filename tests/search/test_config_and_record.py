@@ -1,0 +1,96 @@
+"""Config resolution (defaults < file < overrides) and the run record's durability rules."""
+
+import json
+
+import pytest
+
+from autogan.config import Config, load_config, preset_names
+from autogan.errors import ConfigError, MissingFileError, UserError
+from autogan.record import RunRecord
+
+
+def test_presets_load_and_round_trip_through_toml(tmp_path):
+    assert {"digits", "cifar10", "stl10"} <= set(preset_names())
+    for name in ("digits", "cifar10", "stl10"):
+        config = load_config(name)
+        path = tmp_path / f"{name}.toml"
+        path.write_text(config.to_toml())
+        assert load_config(str(path)) == config
+    paper = load_config("cifar10")
+    assert paper.search.stage_iterations == (15, 20, 30)
+    assert (paper.model.ch, paper.model.df, paper.train.n_critic, paper.train.d_steps_per_iteration) == (128, 64, 5, 11730)
+    assert paper.search.reward_samples == 5000 and paper.search.extractor == "inception-v3"
+
+
+def test_overrides_beat_the_file_and_parse_as_toml():
+    config = load_config("digits", ["train.n_critic=1", "search.stage_iterations=[1, 1, 1]", "train.loss=bce", "train.lr_g=1e-3"])
+    assert config.train.n_critic == 1
+    assert config.search.stage_iterations == (1, 1, 1)
+    assert config.train.loss == "bce"
+    assert config.train.lr_g == 1e-3
+
+
+@pytest.mark.parametrize(
+    "overrides, message",
+    [
+        (["train.n_critc=1"], "unknown key(s) ['n_critc']"),
+        (["trian.n_critic=1"], "unknown section(s) ['trian']"),
+        (["train.n_critic=fast"], "'fast' is not an integer"),
+        (["search.stage_iterations=[1, 1]"], "2 entries but search.num_cells is 3"),
+        (["search.beam_width=20"], "larger than search.beam_candidates"),
+        (["n_critic=1"], "should be section.key"),
+        (["train.step=three_stage"], "not one of ['one_stage', 'two_stage']"),
+    ],
+)
+def test_bad_config_names_the_key_and_the_fix(overrides, message):
+    with pytest.raises(ConfigError) as info:
+        load_config("digits", overrides)
+    assert message in str(info.value)
+
+
+def test_unknown_preset_lists_the_presets():
+    with pytest.raises(ConfigError, match="presets are .*digits"):
+        load_config("imagenet")
+
+
+def test_run_directory_refuses_a_different_config(tmp_path):
+    run_dir = tmp_path / "run"
+    RunRecord.create(run_dir, Config())
+    RunRecord.create(run_dir, Config())  # the same config may start where it was made
+    other = load_config("digits", ["run.seed=7"])
+    with pytest.raises(ConfigError, match="different config.*--resume"):
+        RunRecord.create(run_dir, other)
+    (tmp_path / "notarun").mkdir()
+    (tmp_path / "notarun" / "x.txt").write_text("x")
+    with pytest.raises(ConfigError, match="not an autogan run"):
+        RunRecord.create(tmp_path / "notarun", Config())
+    with pytest.raises(MissingFileError, match="not found"):
+        RunRecord.open(tmp_path / "missing")
+
+
+def test_appends_survive_a_line_cut_short(tmp_path):
+    record = RunRecord.create(tmp_path / "run", Config())
+    record.append_evaluation({"stage": 1, "iteration": 0, "kind": "policy", "index": 0, "reward": 1.5})
+    with open(record.evaluations_path, "ab") as handle:
+        handle.write(b'{"stage": 1, "iteration": 0, "ki')  # a kill -9 mid-write
+    assert len(record.evaluations()) == 1
+    record.repair_after_crash()
+    record.append_evaluation({"stage": 1, "iteration": 0, "kind": "policy", "index": 1, "reward": 2.5})
+    assert [r["index"] for r in record.evaluations()] == [0, 1]
+
+
+def test_state_and_checkpoint_are_atomic_and_safe(tmp_path):
+    import torch
+
+    record = RunRecord.create(tmp_path / "run", Config())
+    record.write_state({"stage": 2})
+    assert record.read_state()["stage"] == 2
+    assert not list(record.path.glob(".*.tmp"))
+    record.save_checkpoint({"w": torch.ones(2), "step": 3})
+    assert record.load_checkpoint()["step"] == 3
+    record.checkpoint_path.write_bytes(b"garbage")
+    with pytest.raises(UserError, match="corrupt or not an autogan checkpoint"):
+        record.load_checkpoint()
+    record.state_path.write_text(json.dumps({"version": 99}))
+    with pytest.raises(UserError, match="newer autogan"):
+        record.read_state()

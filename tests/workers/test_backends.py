@@ -1,0 +1,103 @@
+"""One contract for every backend: in-process and Ray."""
+
+import os
+import time
+
+import pytest
+
+from workers import ActorPool, InProcessBackend, RayBackend, Resources, WorkerLost
+
+try:  # Ray workers cannot import test modules by name; ship these classes by value.
+    import sys
+
+    from ray import cloudpickle
+
+    cloudpickle.register_pickle_by_value(sys.modules[__name__])
+except ImportError:
+    pass
+
+
+class Accumulator:
+    """A stateful worker: remembers what it was sent."""
+
+    def __init__(self, offset):
+        self.offset = offset
+        self.seen = []
+
+    def add(self, item, shared):
+        self.seen.append(item)
+        return item + self.offset + sum(shared)
+
+    def pid(self):
+        return os.getpid()
+
+    def slow_square(self, item, delay):
+        time.sleep(delay)
+        return item * item
+
+    def fail(self, item):
+        raise ValueError(f"bad item {item}")
+
+
+@pytest.fixture(params=["inprocess", "ray"])
+def backend(request):
+    if request.param == "ray":
+        request.getfixturevalue("ray_session")
+        yield RayBackend()
+    else:
+        yield InProcessBackend()
+
+
+class TestBackendContract:
+    def test_actor_keeps_state_and_returns_results(self, backend):
+        actor = backend.actor(Accumulator, 10, resources=Resources(num_cpus=0.5))
+        assert actor.call("add", 1, [1, 2]).result() == 14
+        assert actor.call("add", 2, [0]).result() == 12
+
+    def test_pool_returns_results_in_item_order_with_shared_value(self, backend):
+        shared = backend.put(list(range(100)))
+        actors = [backend.actor(Accumulator, k, resources=Resources(num_cpus=0.5)) for k in (0, 0)]
+        pool = ActorPool(backend, actors)
+        assert pool.map("add", list(range(8)), shared) == [i + 4950 for i in range(8)]
+
+    def test_code_errors_propagate_unretried(self, backend):
+        pool = ActorPool(backend, [backend.actor(Accumulator, 0, resources=Resources(num_cpus=0.5))])
+        with pytest.raises(Exception, match="bad item 3"):
+            pool.map("fail", [3])
+        assert pool.retried == 0
+
+
+def test_ray_recomputes_work_of_a_killed_actor(ray_session):
+    backend = RayBackend()
+    actors = [backend.actor(Accumulator, 0, resources=Resources(num_cpus=0.5)) for _ in range(2)]
+    pool = ActorPool(backend, actors)
+    pid_before = actors[0].call("pid").result()
+    pending = pool.submit("slow_square", list(range(6)), 0.3)
+    time.sleep(0.2)
+    backend.kill(actors[0])
+    assert pending.results() == [i * i for i in range(6)]
+    # The actor came back (restarted), in a new process.
+    assert actors[0].call("pid").result() != pid_before
+
+
+class Flaky:
+    """Dies (as a worker would) on its first call of each item."""
+
+    def __init__(self):
+        self.failed = set()
+
+    def work(self, item):
+        if item not in self.failed:
+            self.failed.add(item)
+            raise WorkerLost("simulated crash")
+        return item * 2
+
+
+def test_pool_retries_lost_work_and_gives_up_after_the_limit():
+    backend = InProcessBackend()
+    pool = ActorPool(backend, [backend.actor(Flaky)], retries=1)
+    assert pool.map("work", [1, 2]) == [2, 4]
+    assert pool.retried == 2
+    never = ActorPool(backend, [backend.actor(Flaky)], retries=0)
+    with pytest.raises(WorkerLost, match="worker died"):
+        never.map("work", [5])
