@@ -8,6 +8,7 @@ actor rebuilds itself without the driver's help.
 from __future__ import annotations
 
 import io
+import math
 import time
 from typing import Any
 
@@ -249,8 +250,13 @@ class RewardEvaluator:
         result: dict[str, Any] = {"key": item["key"], "arch": item["arch"]}
         try:
             metrics = evaluate_generator(generate, search.reward_samples, self.extractor, splits=search.reward_splits)
-            result.update(reward=float(metrics.is_mean), is_std=float(metrics.is_std), error=None)
-        except (FloatingPointError, ValueError, RuntimeError) as exc:
+            finite = math.isfinite(metrics.is_mean)
+            result.update(
+                reward=float(metrics.is_mean),
+                is_std=float(metrics.is_std),
+                error=None if finite else "non-finite Inception Score: the generator's samples are not usable",
+            )
+        except (ArithmeticError, ValueError, RuntimeError) as exc:
             # A diverged generator (NaN images) is a failed evaluation, recorded, not a crash.
             result.update(reward=float("nan"), is_std=float("nan"), error=f"{type(exc).__name__}: {exc}")
         result["seconds"] = time.perf_counter() - started

@@ -30,6 +30,7 @@ import numpy as np
 from search_spaces import Architecture, SearchSpace
 
 from autogan.config import Config
+from autogan.errors import ConfigError, UserError
 from autogan.log import logger
 from autogan.record import RunRecord, atomic_write_bytes
 from autogan.roles import (
@@ -130,13 +131,16 @@ class Search:
         config = self.config
         self.space = SearchSpace(num_cells=config.search.num_cells)
         search = config.search
-        self.controller = get_controller(
-            search.controller,
-            self.space,
-            seed=derived_seed(config.run.seed, SEED_CONTROLLER) % 2**31,
-            **_controller_options(search),
-        )
-        self.beam = BeamSearch(candidates=search.beam_candidates, width=search.beam_width)
+        try:
+            self.controller = get_controller(
+                search.controller,
+                self.space,
+                seed=derived_seed(config.run.seed, SEED_CONTROLLER) % 2**31,
+                **_controller_options(search),
+            )
+        except ValueError as exc:
+            raise ConfigError(f"search.controller={search.controller!r}: {exc}") from None
+        self.beam = BeamSearch(self.space, size=search.beam_width, num_candidates=search.beam_candidates)
         self._owns_backend = backend is None
         run = config.run
         self.backend = backend or make_backend(run.backend, **({"address": run.address or None} if run.backend == "ray" else {}))
@@ -174,8 +178,6 @@ class Search:
         else:
             checkpoint = self.record.load_checkpoint()
             if checkpoint.get("version") != CHECKPOINT_VERSION:
-                from autogan.errors import UserError
-
                 raise UserError(
                     f"search checkpoint {self.record.checkpoint_path}: version {checkpoint.get('version')} "
                     f"is not {CHECKPOINT_VERSION}; resume it with the autogan version that wrote it"
@@ -227,8 +229,8 @@ class Search:
     # --- pieces of an iteration -------------------------------------------------------
 
     def _sample_training_archs(self, stage: int) -> list[str]:
-        proposals = self.controller.sample(self.config.train.d_steps_per_iteration, prefix=self._prefix(stage))
-        return [str(p.arch) for p in proposals]
+        archs = self.controller.sample_architectures(self.config.train.d_steps_per_iteration, prefix=self._prefix(stage))
+        return [str(a) for a in archs]
 
     def _prefix(self, stage: int) -> Any:
         return self.beam if stage > 1 else None
