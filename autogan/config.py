@@ -97,30 +97,14 @@ class Config:
     run: RunConfig = field(default_factory=RunConfig)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            section.name: _plain(dataclasses.asdict(getattr(self, section.name)))
-            for section in dataclasses.fields(self)
-        }
+        return sections_to_dict(self)
 
     def to_toml(self) -> str:
         return tomli_w.dumps(self.to_dict())
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], *, source: str = "config") -> "Config":
-        if not isinstance(data, dict):
-            raise ConfigError(f"{source}: expected a table of sections, got {type(data).__name__}")
-        sections = {f.name: f for f in dataclasses.fields(cls)}
-        unknown = set(data) - set(sections)
-        if unknown:
-            raise ConfigError(f"{source}: unknown section(s) {sorted(unknown)}; sections are {sorted(sections)}")
-        built = {}
-        for name, section_field in sections.items():
-            section_cls = section_field.default_factory  # type: ignore[misc]
-            values = data.get(name, {})
-            if not isinstance(values, dict):
-                raise ConfigError(f"{source}: [{name}] must be a table")
-            built[name] = _build_section(section_cls, values, f"{source} [{name}]")
-        config = cls(**built)
+        config = sections_from_dict(cls, data, source=source)
         config.check()
         return config
 
@@ -215,7 +199,8 @@ def _plain(values: dict[str, Any]) -> dict[str, Any]:
 
 
 def preset_names() -> list[str]:
-    return sorted(p.stem for p in PRESET_DIR.glob("*.toml"))
+    """Search presets; ``retrain_*.toml`` belong to ``autogan retrain``."""
+    return sorted(p.stem for p in PRESET_DIR.glob("*.toml") if not p.stem.startswith("retrain_"))
 
 
 def read_toml(path: Path) -> dict[str, Any]:
@@ -260,11 +245,46 @@ def parse_override(text: str) -> tuple[str, str, Any]:
 def load_config(source: str | None = None, overrides: list[str] | tuple[str, ...] = ()) -> Config:
     """Defaults, then the preset or file, then ``key=value`` overrides."""
     path = resolve_config_source(source)
-    data = read_toml(path)
+    data = apply_overrides(read_toml(path), overrides)
+    return Config.from_dict(data, source=str(path))
+
+
+# --------------------------------------------------------------------------- other sectioned configs
+
+
+def sections_from_dict(cls: type, data: dict[str, Any], *, source: str = "config") -> Any:
+    """Build any frozen dataclass of section dataclasses (such as ``RetrainConfig``) from a dict.
+
+    The same rules as ``Config.from_dict``: unknown sections and keys are errors,
+    values are type-checked, missing ones keep their defaults.  Cross-field checks
+    are the caller's.
+    """
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source}: expected a table of sections, got {type(data).__name__}")
+    sections = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = set(data) - set(sections)
+    if unknown:
+        raise ConfigError(f"{source}: unknown section(s) {sorted(unknown)}; sections are {sorted(sections)}")
+    built = {}
+    for name, section_field in sections.items():
+        values = data.get(name, {})
+        if not isinstance(values, dict):
+            raise ConfigError(f"{source}: [{name}] must be a table")
+        built[name] = _build_section(section_field.default_factory, values, f"{source} [{name}]")  # type: ignore[arg-type]
+    return cls(**built)
+
+
+def sections_to_dict(config: Any) -> dict[str, Any]:
+    """The plain-dict form of a sectioned config (tuples as lists), ready for TOML or a checkpoint."""
+    return {section.name: _plain(dataclasses.asdict(getattr(config, section.name))) for section in dataclasses.fields(config)}
+
+
+def apply_overrides(data: dict[str, Any], overrides: list[str] | tuple[str, ...]) -> dict[str, Any]:
+    """``section.key=value`` overrides applied to a config dict read from TOML (changed in place and returned)."""
     for override in overrides:
         section, name, value = parse_override(override)
         data.setdefault(section, {})
         if not isinstance(data[section], dict):
             raise ConfigError(f"override {override!r}: [{section}] is not a table")
         data[section][name] = value
-    return Config.from_dict(data, source=str(path))
+    return data

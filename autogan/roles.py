@@ -45,19 +45,20 @@ SEED_SAMPLES = 5
 
 
 def build_models(config: Config, space: SearchSpace, seed: int, device: torch.device):
-    """Supernet G and D with a seeded initialization that leaves global RNG state alone."""
+    """Supernet G and D with a seeded initialization (the models own their RNG)."""
     from autogan.nn import Discriminator, SupernetGenerator
 
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        generator = SupernetGenerator(
-            space,
-            ch=config.model.ch,
-            latent_dim=config.model.latent_dim,
-            bottom_width=config.model.bottom_width,
-            out_channels=config.data.channels,
-        )
-        discriminator = Discriminator(df=config.model.df, in_channels=config.data.channels, stages=space.num_cells)
+    generator = SupernetGenerator(
+        space,
+        ch=config.model.ch,
+        latent_dim=config.model.latent_dim,
+        bottom_width=config.model.bottom_width,
+        out_channels=config.data.channels,
+        seed=seed % 2**62,
+    )
+    discriminator = Discriminator(
+        df=config.model.df, in_channels=config.data.channels, stages=space.num_cells, seed=(seed + 1) % 2**62
+    )
     return generator.to(device), discriminator.to(device)
 
 
@@ -101,8 +102,9 @@ class SupernetTrainer:
         seed = derived_seed(self.config.run.seed, SEED_MODEL_INIT, self.resets)
         self.generator, self.discriminator = build_models(self.config, self.space, seed, self.device)
         if train.channels_last and self.device.type == "cuda":
-            self.generator = self.generator.to(memory_format=torch.channels_last)
-            self.discriminator = self.discriminator.to(memory_format=torch.channels_last)
+            from autogan.train import to_channels_last
+
+            to_channels_last(self.generator, self.discriminator)
         betas = (train.beta1, train.beta2)
         self.opt_g = torch.optim.Adam(self.generator.parameters(), lr=train.lr_g, betas=betas)
         self.opt_d = torch.optim.Adam(self.discriminator.parameters(), lr=train.lr_d, betas=betas)
@@ -116,9 +118,10 @@ class SupernetTrainer:
         return self.resets
 
     def train(self, stage: int, archs: list[Architecture]) -> dict[str, Any]:
-        from autogan.train import get_loss, one_stage_step, two_stage_step
+        from autogan.train import StepOptions, get_loss, one_stage_step, two_stage_step
 
         train = self.config.train
+        options = StepOptions(bf16=train.bf16, channels_last=train.channels_last)
         step = one_stage_step if train.step == "one_stage" else two_stage_step
         loss = get_loss(train.loss)
         size = self.config.model.bottom_width * 2**stage
@@ -143,7 +146,7 @@ class SupernetTrainer:
                 loss,
                 stage=stage,
                 update_g=merged,
-                bf16=train.bf16,
+                options=options,
             )
             self.d_steps += 1
             losses_d.append(float(stats.loss_d))

@@ -1,8 +1,14 @@
 """Session-wide fixtures: one small Ray instance, and a private cache for trained models."""
 
 import os
+import tempfile
 
 import pytest
+
+# Trained models (the digits classifier) go to a private cache, never the user's; set at
+# import so that subprocesses started by tests (CLI runs, Ray workers) inherit it.
+os.environ["AUTOGAN_CACHE"] = tempfile.mkdtemp(prefix="autogan-test-cache-")
+os.environ.pop("AUTOGAN_INCEPTION_WEIGHTS", None)
 
 
 @pytest.fixture(scope="session")

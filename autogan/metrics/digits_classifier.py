@@ -115,7 +115,8 @@ def train_digits_classifier() -> TrainedClassifier:
     Seeded and self-contained (own ``torch.Generator``), a few seconds on a CPU.
     Inputs go through the same uint8 quantization and :func:`preprocess` as scoring.
     """
-    with _one_thread():
+    # Callers may hold torch.no_grad() (a first use inside evaluation); training needs autograd.
+    with _one_thread(), torch.enable_grad():
         return _train()
 
 

@@ -1,0 +1,57 @@
+"""``autogan inspect RUN_DIR``: the ranked architectures of a search, as a table, JSON or an HTML report."""
+
+from __future__ import annotations
+
+import json
+
+from autogan.errors import UserError
+from autogan.log import logger
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "inspect",
+        help="rank the architectures a search found; --report writes a self-contained HTML page",
+        description="Rank the architectures of a run directory by mean reward. Works while the search is "
+        "still running.",
+    )
+    parser.add_argument("run_dir", metavar="RUN_DIR", help="the run directory of `autogan search`")
+    parser.add_argument("--top", type=int, metavar="N", help="show the N best (default: all in the table, 5 in the report)")
+    parser.add_argument("--stage", type=int, metavar="S", help="rank the S-cell architectures scored in stage S")
+    parser.add_argument("--json", action="store_true", help="print the ranking as JSON")
+    parser.add_argument("--report", metavar="FILE.html", help="also write an HTML report with diagrams and curves")
+    parser.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from autogan.report import format_table, load_run, rank, ranking_rows, write_report
+
+    if args.top is not None and args.top < 1:
+        raise UserError(f"--top {args.top}: must be at least 1")
+    summary = load_run(args.run_dir)
+    ranking, what = rank(summary, stage=args.stage)
+    shown = ranking[: args.top] if args.top is not None else ranking
+    if args.report:
+        in_report = shown if args.top is not None else ranking[: summary.config.search.top_k]
+        path = write_report(summary, in_report, what, args.report)
+        logger.info("report written to %s", path)
+    if args.json:
+        payload = {
+            "run_dir": str(summary.path),
+            "status": summary.status,
+            "ranked": what,
+            "resets": summary.resets,
+            "architectures": ranking_rows(shown),
+        }
+        if args.report:
+            payload["report"] = str(args.report)
+        print(json.dumps(payload, indent=2))
+        return 0
+    print(f"{summary.path}: {summary.status}; ranked: {what}")
+    if shown:
+        print(format_table(ranking_rows(shown)))
+    else:
+        print("no architecture has a valid reward yet")
+    if args.report:
+        print(f"report: {args.report}")
+    return 0

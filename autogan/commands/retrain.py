@@ -1,0 +1,142 @@
+"""``autogan retrain``: train one architecture from scratch, from a search's ranking or given directly."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import time
+from pathlib import Path
+
+from autogan.errors import UserError
+
+_OVERRIDE = re.compile(r"^[A-Za-z_]+\.[A-Za-z_]+=")
+
+
+def register(subparsers) -> None:
+    from autogan.retrain import DEFAULT_RETRAIN_PRESET, retrain_preset_names
+
+    parser = subparsers.add_parser(
+        "retrain",
+        help="train a found architecture from scratch (paper recipe: --config cifar10)",
+        description="Retrain one architecture from scratch: RUN_DIR --rank N takes it from a search, --arch or "
+        "--autogan-vector give it directly. Overrides (section.key=value, e.g. train.g_steps=2000) go with "
+        "RUN_DIR before the options, or anywhere with --set. Reports the final checkpoint's IS/FID and, "
+        "separately, the best evaluation's.",
+    )
+    parser.add_argument(
+        "inputs",
+        nargs="*",
+        metavar="RUN_DIR | KEY=VALUE",
+        help="the search's run directory (with --rank) and/or config overrides",
+    )
+    source = parser.add_argument_group("which architecture (exactly one)")
+    source.add_argument("--rank", type=int, metavar="N", help="the N-th best full architecture of RUN_DIR (as `autogan inspect` ranks)")
+    source.add_argument("--arch", metavar="FILE|STRING", help="an architecture file (JSON or canonical string) or a canonical string")
+    source.add_argument("--autogan-vector", metavar="INTS", help="the published integer form, e.g. '1 0 1 1 1 0 0 1 1 1 0 1 0 3'")
+    parser.add_argument(
+        "--config",
+        metavar="PRESET|FILE",
+        help=f"a retrain preset ({', '.join(retrain_preset_names())}) or a TOML file; default: the preset of the "
+        f"run's dataset, else {DEFAULT_RETRAIN_PRESET}",
+    )
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="a config override (repeatable)")
+    parser.add_argument("--out", metavar="DIR", help="retrain directory (default RUN_DIR/retrain/rankN or retrain/<timestamp>)")
+    parser.add_argument("--resume", metavar="DIR", help="continue a retrain directory after a crash or stop")
+    parser.add_argument("--json", action="store_true", help="print the result as JSON")
+    parser.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from autogan.retrain import load_retrain_config, retrain
+
+    run_dirs = [item for item in args.inputs if not _OVERRIDE.match(item)]
+    overrides = [item for item in args.inputs if _OVERRIDE.match(item)] + list(args.set)
+    if len(run_dirs) > 1:
+        raise UserError(f"got several RUN_DIRs {run_dirs}; pass one run directory (overrides look like section.key=value)")
+    run_dir = Path(run_dirs[0]) if run_dirs else None
+    if args.resume:
+        if run_dir or args.rank is not None or args.arch or args.autogan_vector or args.config or overrides or args.out:
+            raise UserError("--resume continues a retrain with its recorded config; drop the other arguments")
+        result = retrain(None, None, Path(args.resume), resume=True)
+    else:
+        arch, note, base, default_out = _choose_architecture(args, run_dir)
+        config_source = args.config
+        if config_source is None and base:
+            config_source = _preset_for(base["data"]["dataset"])
+        config = load_retrain_config(config_source, overrides, base=base if args.config is None else None)
+        out = Path(args.out) if args.out else default_out
+        result = retrain(config, arch, out, source_note=note)
+    _print_result(result, as_json=args.json)
+    return 0
+
+
+def _choose_architecture(args, run_dir: Path | None):
+    """``(arch, note, values carried from the run, default out dir)`` from exactly one source."""
+    from search_spaces import SearchSpace
+
+    from autogan.commands.arch import load_arch_argument
+
+    chosen = [name for name, value in (("--rank", args.rank), ("--arch", args.arch), ("--autogan-vector", args.autogan_vector)) if value is not None]
+    if len(chosen) != 1:
+        raise UserError(
+            "say which architecture to retrain with exactly one of RUN_DIR --rank N, --arch FILE or --autogan-vector INTS"
+            + (f" (got {' and '.join(chosen)})" if chosen else "")
+        )
+    timestamp = Path("retrain") / time.strftime("%Y%m%d-%H%M%S")
+    if args.rank is not None:
+        if run_dir is None:
+            raise UserError("--rank N needs the search's RUN_DIR, e.g. autogan retrain runs/NAME --rank 1")
+        from autogan.report import load_run, rank
+
+        summary = load_run(run_dir)
+        ranking, what = rank(summary)
+        full = [entry for entry in ranking if len(entry.arch.cells) == summary.num_cells]
+        if not full:
+            raise UserError(f"run {run_dir}: no full {summary.num_cells}-cell architecture has a reward yet ({what}); wait for the last stage")
+        if not 1 <= args.rank <= len(full):
+            raise UserError(f"--rank {args.rank}: run {run_dir} ranks {len(full)} architectures; pass 1..{len(full)}")
+        entry = full[args.rank - 1]
+        run_config = summary.config
+        # Retraining keeps the run's data and output geometry; the recipe comes from the preset.
+        base = {
+            "data": {
+                "dataset": run_config.data.dataset,
+                "root": run_config.data.root,
+                "download": run_config.data.download,
+                "channels": run_config.data.channels,
+            },
+            "model": {"bottom_width": run_config.model.bottom_width},
+        }
+        note = f"rank {args.rank} of {run_dir} (mean reward {entry.mean_reward:.4f} over {entry.evaluations} evaluations)"
+        return entry.arch, note, base, run_dir / "retrain" / f"rank{args.rank}"
+    if run_dir is not None:
+        raise UserError(f"RUN_DIR {run_dir} is used only with --rank; drop it, or use --rank instead of {chosen[0]}")
+    namespace = argparse.Namespace(arch=args.arch, autogan_vector=args.autogan_vector)
+    arch = load_arch_argument(namespace, SearchSpace())
+    return arch, f"given by {chosen[0]}", None, timestamp
+
+
+def _preset_for(dataset: str) -> str | None:
+    from autogan.retrain import retrain_preset_names
+
+    return dataset if dataset in retrain_preset_names() else None
+
+
+def _print_result(result, *, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(result.to_dict(), indent=2))
+        return
+    print(f"retrained {result.arch}")
+    if result.initial is not None:
+        print(f"  at initialization:          {result.initial.describe()}")
+    if result.final is not None:
+        print(f"  FINAL checkpoint (report this): {result.final.describe()}")
+        print(f"      {result.final_checkpoint}")
+    if result.best is not None:
+        print(
+            f"  BEST of {result.evaluations} evaluations (selected by this same FID, optimistic): {result.best.describe()}"
+        )
+        print(f"      {result.best_checkpoint}")
+    print(f"retrain directory: {result.out_dir}")
+    print(f"samples: autogan sample {result.final_checkpoint} --out samples.png")

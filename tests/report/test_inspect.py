@@ -1,0 +1,113 @@
+"""`autogan inspect`: the ranked table, its options, a run still being written, and bad input."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+
+from search_spaces import AUTOGAN_TOP1, Architecture
+
+from autogan.cli import main
+from autogan.report import architecture_svg, line_chart_svg, nice_ticks, Series
+
+
+def run_cli(capsys, *argv):
+    code = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_table_ranks_full_architectures_by_mean_reward(capsys, synthetic_run):
+    code, out, _ = run_cli(capsys, "inspect", synthetic_run, "--top", 3)
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[1].split()[:2] == ["rank", "mean"]
+    assert len(lines) == 2 + 3
+    first = lines[2]
+    # TOP1 was scored 4 times in stage 3 at 5.00..5.03.
+    assert first.split()[0] == "1" and str(AUTOGAN_TOP1) in first
+    assert "1 0 1 1 1 0 0 1 1 1 0 1 0 3" in first and "5.015 ± 0.011" in first
+    assert first.split()[4:6] == ["4", "3"]  # times evaluated, stage
+
+
+def test_json_matches_the_record(capsys, synthetic_run):
+    code, out, _ = run_cli(capsys, "inspect", synthetic_run, "--json")
+    data = json.loads(out)
+    assert code == 0 and data["status"] == "done" and data["resets"] == [5]
+    rows = data["architectures"]
+    assert [r["rank"] for r in rows] == list(range(1, len(rows) + 1))
+    rewards = [r["mean_reward"] for r in rows]
+    assert rewards == sorted(rewards, reverse=True)
+    top = rows[0]
+    assert Architecture.parse(top["arch"]) == AUTOGAN_TOP1
+    assert top["autogan_vector"] == list(AUTOGAN_TOP1.to_autogan_vector())
+    assert top["evaluations"] == 4 and math.isclose(top["mean_reward"], 5.015)
+    # Every evaluated full architecture with a valid reward is ranked once; the failed one is not.
+    from autogan.record import RunRecord
+
+    evaluations = RunRecord(synthetic_run).evaluations()
+    valid = {e["arch"] for e in evaluations if e["stage"] == 3 and e["reward"] is not None}
+    assert {r["arch"] for r in rows} == valid
+
+
+def test_stage_option_ranks_that_stage_prefixes(capsys, synthetic_run):
+    code, out, _ = run_cli(capsys, "inspect", synthetic_run, "--stage", 1, "--json")
+    rows = json.loads(out)["architectures"]
+    assert code == 0 and rows
+    assert all(r["stage"] == 1 and len(Architecture.parse(r["arch"]).cells) == 1 for r in rows)
+    assert all(len(r["autogan_vector"]) == 4 for r in rows)
+
+
+def test_reads_a_run_that_is_still_being_written(capsys, partial_run):
+    # The search is in stage 3 (not started) and a line is half written: rank the deepest prefixes.
+    code, out, err = run_cli(capsys, "inspect", partial_run, "--json")
+    data = json.loads(out)
+    assert code == 0, err
+    assert data["status"].startswith("running") and "2-cell prefixes" in data["ranked"]
+    assert data["architectures"] and all(r["stage"] == 2 for r in data["architectures"])
+
+
+@pytest.mark.parametrize(
+    "argv, needle",
+    [
+        (["inspect", "{missing}"], "not found"),
+        (["inspect", "{run}", "--stage", "4"], "--stage 4"),
+        (["inspect", "{run}", "--top", "0"], "--top 0"),
+    ],
+)
+def test_bad_input_exits_2_with_one_line(capsys, synthetic_run, tmp_path, argv, needle):
+    argv = [a.format(missing=tmp_path / "nope", run=synthetic_run) for a in argv]
+    code, out, err = run_cli(capsys, *argv)
+    assert code == 2 and out == ""
+    assert len(err.strip().splitlines()) == 1 and needle in err
+
+
+def test_architecture_svg_draws_every_decision():
+    svg = architecture_svg(AUTOGAN_TOP1)
+    assert svg.startswith("<svg") and svg.endswith("</svg>")
+    for cell in ("cell 1", "cell 2", "cell 3"):
+        assert f">{cell}<" in svg
+    # Two shortcuts (cells 1 and 2), three skip edges (1->2, 1->3, 2->3).
+    assert svg.count("shortcut: conv1×1") == 2
+    for edge in ("cell 1 → cell 2", "cell 1 → cell 3", "cell 2 → cell 3"):
+        assert f"skip: {edge}" in svg
+    assert "up:nearest" in svg and "up:bilinear" in svg and "32×32" in svg
+    post = Architecture.parse("post,bn,deconv,nosc | post,in,nearest,nosc,skip=none | post,none,bilinear,nosc,skip=none")
+    other = architecture_svg(post)
+    assert "shortcut" not in other and "skip:" not in other
+    assert "up:deconv → conv3×3 → BN → ReLU" in other and "IN" in other
+
+
+def test_chart_marks_resets_and_leaves_gaps_for_failures():
+    svg = line_chart_svg("r", [Series("mean", [(0, 1.0), (1, None), (2, 2.0), (3, 2.5)])], resets=[2])
+    assert svg.count('class="reset"') == 1
+    assert svg.count("<polyline") == 2  # split at the failed value
+    assert "no data yet" in line_chart_svg("empty", [Series("mean", [(0, None)])])
+
+
+def test_nice_ticks_cover_the_range():
+    for low, high in [(0.4, 1.6), (1.0, 5.02), (-3.2, 0.1), (7.0, 7.0), (0.0013, 0.0021)]:
+        ticks = nice_ticks(low, high)
+        assert ticks[0] <= low and ticks[-1] >= high and len(ticks) <= 12
