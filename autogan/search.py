@@ -457,6 +457,9 @@ class Search:
         return rank_architectures(self.record.evaluations(), self.space.num_cells)
 
     def close(self) -> None:
+        """Free the workers: a shared Ray cluster gets its CPUs and GPUs back."""
+        for actor in [self.trainer, *self.evaluators]:
+            self.backend.release(actor)
         if self._owns_backend:
             self.backend.shutdown()
 

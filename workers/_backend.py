@@ -56,6 +56,9 @@ class Backend(abc.ABC):
     def kill(self, actor: Actor) -> None:
         """Kill a worker as a crash would (used for fault drills); it restarts on its next call."""
 
+    def release(self, actor: Actor) -> None:
+        """End a worker for good and free its resources (no restart)."""
+
     def wait_all(self, futures: Sequence[Future]) -> list[Any]:
         return [f.result() for f in futures]
 
@@ -202,6 +205,12 @@ class RayBackend(Backend):
 
         assert isinstance(actor, _RayActor)
         ray.kill(actor.handle, no_restart=False)
+
+    def release(self, actor: Actor) -> None:
+        import ray
+
+        assert isinstance(actor, _RayActor)
+        ray.kill(actor.handle, no_restart=True)
 
     def wait_all(self, futures: Sequence[Future]) -> list[Any]:
         import ray

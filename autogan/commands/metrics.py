@@ -28,6 +28,12 @@ def register(subparsers) -> None:
     parser = subparsers.add_parser("metrics", help="Inception Score and FID of real data (and, later, of generators)")
     target = parser.add_mutually_exclusive_group(required=True)
     target.add_argument("--real", action="store_true", help="score the dataset's real images; FID between two halves")
+    target.add_argument(
+        "--checkpoint",
+        metavar="PATH",
+        help="score a retrain checkpoint's generator against its dataset (extractor and data from its config)",
+    )
+    parser.add_argument("--weights", choices=("ema", "raw"), default="ema", help="with --checkpoint: which G weights")
     parser.add_argument("--dataset", choices=DATASET_NAMES, default="digits", help="dataset (default: digits, built in)")
     parser.add_argument("--root", help="dataset directory (default: $AUTOGAN_DATA or ./data; the image folder for 'folder')")
     parser.add_argument("--download", action="store_true", help="let torchvision download CIFAR-10 / STL-10 into --root")
@@ -40,6 +46,7 @@ def register(subparsers) -> None:
     parser.add_argument("--inception-weights", metavar="PATH", help="local weights-inception-2015-12-05-6726825d.pth")
     parser.add_argument("--num-samples", type=int, help="score at most this many images (default: all)")
     parser.add_argument("--splits", type=int, default=10, help="IS splits (default: 10)")
+    parser.add_argument("--truncation", type=float, help="with --checkpoint: BigGAN truncation tau")
     parser.add_argument("--batch-size", type=int, default=500, help="images per extractor batch (default: 500)")
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu", help="torch device")
     parser.add_argument("--seed", type=int, default=0, help="seed of the random split into halves (default: 0)")
@@ -49,6 +56,8 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
+    if args.checkpoint:
+        return run_checkpoint(args)
     extractor_name = args.extractor or default_extractor(args.dataset)
     extractor = get_extractor(
         extractor_name, device=args.device, weights_path=args.inception_weights, cache_dir=args.cache_dir
@@ -73,6 +82,29 @@ def run(args) -> int:
     print(f"extractor   {extractor.name}{extractor_note}")
     print(f"IS          {report['is_mean']:.3f} ± {report['is_std']:.3f} ({args.splits} splits)")
     print(f"FID halves  {report['fid_halves']:.3f} ({report['num_samples'] // 2} vs {report['num_samples'] - report['num_samples'] // 2} images)")
+    return 0
+
+
+def run_checkpoint(args) -> int:
+    from autogan.retrain import score_checkpoint
+
+    report = score_checkpoint(
+        args.checkpoint,
+        weights=args.weights,
+        samples=args.num_samples,
+        truncation=args.truncation,
+        device=args.device,
+        extractor=args.extractor,
+        seed=args.seed,
+    )
+    if args.json:
+        print(json.dumps(report, indent=2))
+        return 0
+    print(f"checkpoint  {report['checkpoint']} (G step {report['g_step']}, {report['weights']} weights)")
+    print(f"extractor   {report['extractor']}, {report['samples']} samples")
+    print(f"IS          {report['is_mean']:.3f} ± {report['is_std']:.3f}")
+    if report.get("fid") is not None:
+        print(f"FID         {report['fid']:.3f}")
     return 0
 
 

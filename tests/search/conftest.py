@@ -25,6 +25,11 @@ def tiny_overrides(*extra: str, cells: int = 2, iterations: int = 2) -> list[str
 
 
 @pytest.fixture
+def tiny_overrides_for():
+    return tiny_overrides
+
+
+@pytest.fixture
 def tiny_config():
     def make(*extra: str, cells: int = 2, iterations: int = 2):
         return load_config("digits", tiny_overrides(*extra, cells=cells, iterations=iterations))

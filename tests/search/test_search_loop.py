@@ -16,7 +16,6 @@ from search_spaces import Architecture
 from autogan.record import RunRecord
 from autogan.search import Search, SearchHooks, run_search
 
-from .conftest import tiny_overrides
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -93,8 +92,8 @@ def _search_command(run_dir, *args):
     return [sys.executable, "-m", "autogan.cli", "search", *args]
 
 
-def test_sigkill_then_resume_matches_an_uninterrupted_run(tmp_path):
-    overrides = tiny_overrides("run.backend='inprocess'", cells=2, iterations=2)
+def test_sigkill_then_resume_matches_an_uninterrupted_run(tmp_path, tiny_overrides_for):
+    overrides = tiny_overrides_for("run.backend='inprocess'", cells=2, iterations=2)
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     reference = tmp_path / "reference"
     subprocess.run(_search_command(reference, "--out", str(reference), *overrides), check=True, env=env,
@@ -182,9 +181,9 @@ def test_search_cli_bad_input_exits_2(args, message, capsys):
     assert message in err and len(err.strip().splitlines()) == 1
 
 
-def test_search_refuses_a_run_directory_made_by_another_config(tiny_config, tmp_path, capsys):
+def test_search_refuses_a_run_directory_made_by_another_config(tiny_config, tiny_overrides_for, tmp_path, capsys):
     from autogan.cli import main
 
     RunRecord.create(tmp_path / "run", tiny_config())
-    assert main(["search", "--out", str(tmp_path / "run"), *tiny_overrides("run.seed=5")]) == 2
+    assert main(["search", "--out", str(tmp_path / "run"), *tiny_overrides_for("run.seed=5")]) == 2
     assert "different config" in capsys.readouterr().err

@@ -60,6 +60,13 @@ class TestBackendContract:
         pool = ActorPool(backend, actors)
         assert pool.map("add", list(range(8)), shared) == [i + 4950 for i in range(8)]
 
+    def test_released_actors_free_their_resources(self, backend):
+        # Four times the session's 2 CPUs, one after another: only works if release frees them.
+        for _ in range(4):
+            actor = backend.actor(Accumulator, 0, resources=Resources(num_cpus=2))
+            assert actor.call("add", 1, [0]).result() == 1
+            backend.release(actor)
+
     def test_code_errors_propagate_unretried(self, backend):
         pool = ActorPool(backend, [backend.actor(Accumulator, 0, resources=Resources(num_cpus=0.5))])
         with pytest.raises(Exception, match="bad item 3"):
