@@ -19,10 +19,8 @@ nothing is lost and nothing is counted twice.
 
 from __future__ import annotations
 
-import io
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -30,31 +28,10 @@ import torch
 
 from autogan.config import Config
 from autogan.errors import ConfigError, MissingFileError, UserError
+from autogan.files import atomic_torch_save, atomic_write_bytes
 
 STATE_VERSION = 1
 CHECKPOINT_NAME = "latest.pt"
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` so that readers see the old file or the new one, never half."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as out:
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
-
-
-def atomic_torch_save(obj: Any, path: Path) -> None:
-    buffer = io.BytesIO()
-    torch.save(obj, buffer)
-    atomic_write_bytes(path, buffer.getvalue())
 
 
 def load_checkpoint_file(path: Path, *, what: str = "checkpoint") -> dict[str, Any]:

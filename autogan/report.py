@@ -581,7 +581,7 @@ def _score_text(value: Any) -> str:
 
 def write_report(summary: RunSummary, ranking: Sequence[RankedArchitecture], what: str, path: Path | str) -> Path:
     """Render and write the report atomically; returns the path."""
-    from autogan.record import atomic_write_bytes
+    from autogan.files import atomic_write_bytes
 
     path = Path(path)
     if path.is_dir():

@@ -33,7 +33,7 @@ import math
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import torch
 from torch import nn
@@ -50,7 +50,8 @@ from autogan.config import (
 )
 from autogan.errors import ConfigError, MissingFileError, UserError
 from autogan.log import logger
-from autogan.record import atomic_torch_save, atomic_write_bytes, load_checkpoint_file
+from autogan.files import atomic_torch_save, atomic_write_bytes
+from autogan.record import load_checkpoint_file
 
 CHECKPOINT_FORMAT = "autogan.retrain"
 CHECKPOINT_VERSION = 1

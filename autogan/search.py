@@ -18,7 +18,6 @@ same architecture, so no reward is lost or counted twice.
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import time
 from dataclasses import dataclass
@@ -32,7 +31,8 @@ from search_spaces import Architecture, SearchSpace
 from autogan.config import Config
 from autogan.errors import ConfigError, UserError
 from autogan.log import logger
-from autogan.record import RunRecord, atomic_write_bytes
+from autogan.files import atomic_write_bytes
+from autogan.record import RunRecord
 from autogan.roles import (
     SEED_CONTROLLER,
     SEED_REWARD,

@@ -30,7 +30,7 @@ def register(subparsers) -> None:
 def run(args) -> int:
     import torch
 
-    from autogan.record import atomic_write_bytes
+    from autogan.files import atomic_write_bytes
     from autogan.retrain import generator_from_checkpoint, load_retrain_checkpoint, resolve_device, truncated_latents
     from autogan.roles import png_bytes
 

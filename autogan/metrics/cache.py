@@ -1,11 +1,9 @@
-"""The on-disk cache of trained extractors and reference statistics: location, atomic writes, checksums."""
+"""The on-disk cache of trained extractors and reference statistics: location and checksums."""
 
 from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
-from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -21,25 +19,6 @@ def default_cache_dir() -> Path:
 
 def resolve_cache_dir(cache_dir: str | os.PathLike | None) -> Path:
     return Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir()
-
-
-def atomic_write(path: Path, write: Callable[[object], None]) -> None:
-    """Call ``write(file)`` on a temporary file next to ``path``, then rename it over ``path``.
-
-    Readers see the old file or the complete new one, never a torn write, even if
-    two processes build the same cache entry at once.
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            write(handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
 
 
 def tensors_checksum(tensors: dict[str, torch.Tensor]) -> str:

@@ -24,7 +24,8 @@ from autogan.data.digits import digits_labels, load_digits
 from autogan.data.resize import resize_images
 from autogan.data.sources import convert_channels, float_to_uint8, uint8_to_float
 from autogan.log import logger
-from autogan.metrics.cache import atomic_write, resolve_cache_dir, tensors_checksum
+from autogan.files import atomic_write
+from autogan.metrics.cache import resolve_cache_dir, tensors_checksum
 
 TORCH_FIDELITY_NAME = "autogan-digits-classifier"
 CACHE_FORMAT = 1

@@ -128,7 +128,7 @@ def test_nan_and_inf_rewards_leave_parameters_finite(space):
         [float("nan"), 0.5, float("inf"), 0.1],
         [1e38, -1e38, 3e38, 0.0],
     ):
-        stats = controller.update(controller.sample(4), rewards)
+        controller.update(controller.sample(4), rewards)
         assert _finite(controller), f"rewards {rewards} made a weight non-finite"
         assert controller.baseline is None or math.isfinite(controller.baseline)
     for proposal in controller.sample(8):

@@ -1,6 +1,5 @@
 """The search end to end: rewards, beam and record; crash and resume; worker death; dynamic reset."""
 
-import json
 import os
 import random
 import signal

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from search_spaces import AUTOGAN_TOP1, Architecture, Cell, InvalidArchitecture, SearchSpace
+from search_spaces import AUTOGAN_TOP1, Architecture, Cell, SearchSpace
 
 
 @st.composite
