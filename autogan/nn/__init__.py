@@ -1,0 +1,37 @@
+"""GAN models: the weight-sharing supernet generator, derived generators and the discriminator.
+
+Ops (conv block types, norms, upsamplings) are looked up by the names that
+``search_spaces`` registers; ``register_conv_op`` / ``register_norm_op`` /
+``register_up_op`` teach the networks a new one.
+"""
+
+from autogan.nn._cost import Cost, generator_cost
+from autogan.nn._discriminator import Discriminator, SpectralNorm
+from autogan.nn._generator import Generator, GeneratorCell, SupernetCell, SupernetGenerator
+from autogan.nn._ops import (
+    ConvOp,
+    Interpolate,
+    OpNotImplemented,
+    implemented_ops,
+    register_conv_op,
+    register_norm_op,
+    register_up_op,
+)
+
+__all__ = [
+    "ConvOp",
+    "Cost",
+    "Discriminator",
+    "Generator",
+    "GeneratorCell",
+    "Interpolate",
+    "OpNotImplemented",
+    "SpectralNorm",
+    "SupernetCell",
+    "SupernetGenerator",
+    "generator_cost",
+    "implemented_ops",
+    "register_conv_op",
+    "register_norm_op",
+    "register_up_op",
+]

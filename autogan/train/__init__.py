@@ -1,0 +1,44 @@
+"""Training steps and their helpers: losses, one-stage and two-stage steps, EMA, resets.
+
+``one_stage_step`` and ``two_stage_step`` share one signature; see ``autogan.train._steps``
+for how one-stage steps stay exact for every loss, hinge included.
+"""
+
+from autogan.train._ema import EMA
+from autogan.train._losses import LOSSES, Loss, get_loss, register_loss
+from autogan.train._regularization import orthogonal_regularization
+from autogan.train._reset import ResetMonitor
+from autogan.train._steps import (
+    DEFAULT_OPTIONS,
+    StepOptions,
+    StepStats,
+    fake_gradient_scale,
+    inactive_input_gradient,
+    one_stage_gradients,
+    one_stage_step,
+    to_channels_last,
+    two_stage_step,
+)
+
+#: Step functions by name, for configs and CLI ``choices=``.
+STEPS = {"one-stage": one_stage_step, "two-stage": two_stage_step}
+
+__all__ = [
+    "DEFAULT_OPTIONS",
+    "EMA",
+    "LOSSES",
+    "Loss",
+    "ResetMonitor",
+    "STEPS",
+    "StepOptions",
+    "StepStats",
+    "fake_gradient_scale",
+    "get_loss",
+    "inactive_input_gradient",
+    "one_stage_gradients",
+    "one_stage_step",
+    "orthogonal_regularization",
+    "register_loss",
+    "to_channels_last",
+    "two_stage_step",
+]
