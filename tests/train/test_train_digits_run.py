@@ -1,70 +1,39 @@
 """SLOW (about a minute on 2 CPU cores): a short real GAN training run on handwritten digits.
 
-The distance is FID in the features of a fixed, seeded random conv net (the built-in
-digits classifier is the intended extractor once it exists).  The generator is the
-derived AutoGAN-top1 network at a small width; it is scored through its EMA copy,
-which smooths the step-to-step noise of a 60-step run.
+The distance is FID in the built-in digits classifier's features (the extractor the
+digits search and retrain use).  The generator is the derived AutoGAN-top1 network at
+a small width; it is scored through its EMA copy, which smooths the step-to-step noise
+of a 300-step run.
 """
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 import torch
-import torch.nn.functional as F
 
+from autogan.data import load_digits
+from autogan.metrics import FeatureStats, compute_statistics, extract_features, fid_from_statistics, get_extractor
 from autogan.nn import Discriminator, Generator
 from autogan.train import EMA, one_stage_step, two_stage_step
 from search_spaces import AUTOGAN_TOP1
 
 pytestmark = pytest.mark.slow
 
-STEPS = 60
+D_STEPS = 300
+# Every second D step is a merged (one-stage) step.  At n_critic=1 the simultaneous update
+# trains visibly worse than alternating steps on this pair (FID 53 vs 16 after 200 steps,
+# seed 0, lr 1e-3); at n_critic=2 the two agree within noise, as OSGAN reports.
+N_CRITIC = 2
 BATCH = 32
 LATENT = 32
 
 
-def _digits() -> torch.Tensor:
-    sklearn_datasets = pytest.importorskip("sklearn.datasets")
-    images = torch.tensor(sklearn_datasets.load_digits().images, dtype=torch.float32).unsqueeze(1) / 16.0
-    images = F.interpolate(images, size=32, mode="bilinear", align_corners=False)  # (1797, 1, 32, 32)
-    return images * 2 - 1
+def statistics(images: torch.Tensor, extractor) -> FeatureStats:
+    features, _ = extract_features(images.split(500), extractor)
+    return compute_statistics(features)
 
 
-def random_features(images: torch.Tensor) -> np.ndarray:
-    """128 features from a fixed random conv net (seeded, never trained)."""
-    generator = torch.Generator().manual_seed(1234)
-    w1 = torch.randn(32, 1, 4, 4, generator=generator) / 4
-    w2 = torch.randn(64, 32, 4, 4, generator=generator) / (32 * 16) ** 0.5
-    w3 = torch.randn(128, 64, 4, 4, generator=generator) / (64 * 16) ** 0.5
-    with torch.no_grad():
-        h = F.relu(F.conv2d(images, w1, stride=2, padding=1))  # (N, 32, 16, 16)
-        h = F.relu(F.conv2d(h, w2, stride=2, padding=1))  # (N, 64, 8, 8)
-        h = F.relu(F.conv2d(h, w3, stride=2, padding=1))  # (N, 128, 4, 4)
-        return h.mean(dim=(2, 3)).double().numpy()
-
-
-def frechet_distance(a: np.ndarray, b: np.ndarray) -> float:
-    """FID between feature sets; tr sqrt(S1 S2) through symmetric eigendecompositions (stable in float64)."""
-    mean_a, mean_b = a.mean(0), b.mean(0)
-    cov_a, cov_b = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
-    values, vectors = np.linalg.eigh(cov_a)
-    root_a = (vectors * np.sqrt(np.clip(values, 0, None))) @ vectors.T
-    cross = np.linalg.eigvalsh(root_a @ cov_b @ root_a)
-    trace_sqrt = np.sqrt(np.clip(cross, 0, None)).sum()
-    return float(((mean_a - mean_b) ** 2).sum() + np.trace(cov_a) + np.trace(cov_b) - 2 * trace_sqrt)
-
-
-def test_frechet_distance_of_known_gaussians():
-    rng = np.random.default_rng(0)
-    a = rng.normal(size=(20000, 3))
-    b = rng.normal(size=(20000, 3)) * 2 + 1
-    # Means differ by 1 per dim (3), covariances I vs 4I: 3 * (1 + 4 - 2 * 2) = 3.
-    assert frechet_distance(a, b) == pytest.approx(6.0, rel=0.05)
-    assert frechet_distance(a, a) == pytest.approx(0.0, abs=1e-9)
-
-
-def _train(step, images: torch.Tensor, real_features: np.ndarray) -> tuple[float, float]:
+def _train(step, images: torch.Tensor, real: FeatureStats, extractor) -> tuple[float, float]:
     G = Generator(AUTOGAN_TOP1, ch=16, latent_dim=LATENT, out_channels=1, seed=0)
     D = Discriminator(df=16, in_channels=1, seed=0)
     opt_g = torch.optim.Adam(G.parameters(), lr=1e-3, betas=(0.0, 0.9))
@@ -75,23 +44,27 @@ def _train(step, images: torch.Tensor, real_features: np.ndarray) -> tuple[float
 
     def score() -> float:
         with torch.no_grad():
-            return frechet_distance(random_features(ema.model(z_eval)), real_features)
+            return fid_from_statistics(statistics(ema.model(z_eval), extractor), real)
 
     start = score()
-    for index in range(STEPS):
+    for index in range(D_STEPS):
         batch = images[torch.randint(0, len(images), (BATCH,), generator=generator)]
         z = torch.randn(BATCH, LATENT, generator=generator)
-        step(G, D, opt_g, opt_d, batch, z, None, "hinge")
-        ema.update(G, index)
+        merged = (index + 1) % N_CRITIC == 0
+        step(G, D, opt_g, opt_d, batch, z, None, "hinge", update_g=merged)
+        if merged:
+            ema.update(G, index)
     return start, score()
 
 
 def test_one_stage_training_lowers_fid_like_two_stage():
-    images = _digits()
-    real_features = random_features(images)
-    start, one_stage = _train(one_stage_step, images, real_features)
-    start_two, two_stage = _train(two_stage_step, images, real_features)
+    images = load_digits(size=32)  # (1797, 1, 32, 32) in [-1, 1]
+    extractor = get_extractor("digits-classifier")
+    real = statistics(images, extractor)
+    start, one_stage = _train(one_stage_step, images, real, extractor)
+    start_two, two_stage = _train(two_stage_step, images, real, extractor)
     assert start == pytest.approx(start_two)
+    print(f"FID {start:.1f} -> one-stage {one_stage:.1f}, two-stage {two_stage:.1f}")
     assert one_stage < 0.15 * start, f"one-stage FID {start:.3f} -> {one_stage:.3f}"
     assert two_stage < 0.15 * start, f"two-stage FID {start:.3f} -> {two_stage:.3f}"
-    assert max(one_stage, two_stage) / min(one_stage, two_stage) < 4.0, (one_stage, two_stage)
+    assert max(one_stage, two_stage) / min(one_stage, two_stage) < 2.0, (one_stage, two_stage)
