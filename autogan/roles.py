@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import math
 import time
+import uuid
 from typing import Any
 
 import numpy as np
@@ -95,7 +96,19 @@ class SupernetTrainer:
         self.monitor = ResetMonitor(window=self.config.train.reset_window, threshold=self.config.train.reset_threshold)
         self.resets = 0
         self.d_steps = 0
+        # A restarted actor is a new instance with fresh weights: callers pass the instance
+        # they expect, so a restart is reported instead of silently training from scratch.
+        self.instance = uuid.uuid4().hex
         self._build()
+
+    def instance_id(self) -> str:
+        return self.instance
+
+    def _check_instance(self, expected: str | None) -> None:
+        if expected is not None and expected != self.instance:
+            from workers import WorkerLost
+
+            raise WorkerLost("the supernet trainer restarted and lost its state; restore it from the checkpoint")
 
     def _build(self) -> None:
         train = self.config.train
@@ -110,16 +123,18 @@ class SupernetTrainer:
         self.opt_d = torch.optim.Adam(self.discriminator.parameters(), lr=train.lr_d, betas=betas)
         self.monitor.reset()
 
-    def reset(self) -> int:
+    def reset(self, *, instance: str | None = None) -> int:
         """Re-create G, D and both optimizers with a fresh initialization (dynamic reset)."""
+        self._check_instance(instance)
         self.resets += 1
         self._build()
         logger.info("supernet reset #%d: losses collapsed", self.resets)
         return self.resets
 
-    def train(self, stage: int, archs: list[Architecture]) -> dict[str, Any]:
+    def train(self, stage: int, archs: list[Architecture], *, instance: str | None = None) -> dict[str, Any]:
         from autogan.train import StepOptions, get_loss, one_stage_step, two_stage_step
 
+        self._check_instance(instance)
         train = self.config.train
         options = StepOptions(bf16=train.bf16, channels_last=train.channels_last)
         step = one_stage_step if train.step == "one_stage" else two_stage_step
@@ -163,11 +178,13 @@ class SupernetTrainer:
             "seconds": time.perf_counter() - started,
         }
 
-    def weights(self) -> dict[str, torch.Tensor]:
+    def weights(self, *, instance: str | None = None) -> dict[str, torch.Tensor]:
         """The generator's weights on the CPU: what evaluators load."""
+        self._check_instance(instance)
         return {k: v.detach().to("cpu", copy=True) for k, v in self.generator.state_dict().items()}
 
-    def state_dict(self) -> dict[str, Any]:
+    def state_dict(self, *, instance: str | None = None) -> dict[str, Any]:
+        self._check_instance(instance)
         return {
             "generator": self.generator.state_dict(),
             "discriminator": self.discriminator.state_dict(),

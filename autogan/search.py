@@ -33,6 +33,8 @@ from autogan.errors import ConfigError, UserError
 from autogan.log import logger
 from autogan.files import atomic_write_bytes
 from autogan.record import RunRecord
+from workers import is_worker_death
+
 from autogan.roles import (
     SEED_CONTROLLER,
     SEED_REWARD,
@@ -44,6 +46,7 @@ from autogan.roles import (
 )
 
 CHECKPOINT_VERSION = 1
+MAX_RECOVERIES = 5
 
 
 @dataclass(frozen=True)
@@ -150,9 +153,14 @@ class Search:
             from autogan.metrics import get_extractor
 
             get_extractor(search.extractor, device="cpu")
+        # No automatic re-run of trainer calls: a restarted trainer must first get its checkpoint back.
         self.trainer = self.backend.actor(
-            SupernetTrainer, config_dict, resources=Resources(num_cpus=run.trainer_cpus, num_gpus=run.trainer_gpus)
+            SupernetTrainer,
+            config_dict,
+            resources=Resources(num_cpus=run.trainer_cpus, num_gpus=run.trainer_gpus),
+            retry_calls=False,
         )
+        self._trainer_instance = self.trainer.call("instance_id").result()
         self.evaluators = [
             self.backend.actor(
                 RewardEvaluator, config_dict, resources=Resources(num_cpus=run.evaluator_cpus, num_gpus=run.evaluator_gpus)
@@ -165,8 +173,11 @@ class Search:
         self.next_train_archs: list[str] | None = None
         self._pending: dict[tuple, dict[str, Any]] = {}
         self._inflight: Any = None
+        self.recoveries = 0
         if resume:
             self._restore()
+        else:
+            self._checkpoint()  # so that a lost trainer always has a state to come back to
 
     # --- durable state --------------------------------------------------------------------
 
@@ -182,14 +193,13 @@ class Search:
                     f"search checkpoint {self.record.checkpoint_path}: version {checkpoint.get('version')} "
                     f"is not {CHECKPOINT_VERSION}; resume it with the autogan version that wrote it"
                 )
-            self.trainer.call("load_state_dict", checkpoint["trainer"]).result()
+            self._trainer_call("load_state_dict", checkpoint["trainer"]).result()
             self.controller.load_state_dict(checkpoint["controller"])
             self.beam.load_state_dict(checkpoint["beam"])
             self.progress_state = dict(checkpoint["progress"])
             self.next_train_archs = checkpoint.get("next_train_archs")
             committed_upto = _position(self.progress_state)
         evaluations = self.record.evaluations()
-        committed = [r for r in evaluations if _row_position(r) < committed_upto]
         self._pending = {_row_key(r): r for r in evaluations if _row_position(r) >= committed_upto}
         if self._pending:
             logger.info("resume: %d evaluations recorded after the last checkpoint will be reused", len(self._pending))
@@ -198,7 +208,6 @@ class Search:
         kept = [r for r in iterations if _position(r) < committed_upto]
         if len(kept) != len(iterations):
             self.record.rewrite_iterations(kept)
-        del committed
         logger.info(
             "resume: stage %d, iteration %d (%s)",
             self.progress_state["stage"],
@@ -206,8 +215,35 @@ class Search:
             self.progress_state["phase"],
         )
 
+    def _trainer_call(self, method: str, *args: Any) -> Any:
+        """Call the trainer, naming the instance whose state the driver expects."""
+        if method == "load_state_dict":
+            return self.trainer.call(method, *args)
+        return self.trainer.call(method, *args, instance=self._trainer_instance)
+
+    def _recover(self, exc: BaseException) -> None:
+        """A worker was lost beyond its retries: go back to the last checkpoint and redo from there."""
+        self.recoveries += 1
+        if self.recoveries > MAX_RECOVERIES:
+            raise exc
+        logger.warning("a worker was lost (%s); continuing from the last checkpoint (%d/%d)", exc, self.recoveries, MAX_RECOVERIES)
+        self._inflight = None
+        self._trainer_instance = self._wait_for_trainer()
+        self._restore()
+
+    def _wait_for_trainer(self, timeout: float = 120.0) -> str:
+        """The restarted trainer's instance id, once the backend has brought it back."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                return self.trainer.call("instance_id").result()
+            except Exception as exc:
+                if not is_worker_death(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.5)
+
     def _checkpoint(self, trainer_state: Any = None) -> None:
-        trainer_state = trainer_state or self.trainer.call("state_dict")
+        trainer_state = trainer_state or self._trainer_call("state_dict")
         checkpoint = {
             "version": CHECKPOINT_VERSION,
             "trainer": trainer_state.result(),
@@ -284,7 +320,7 @@ class Search:
         self.record.rewrite_evaluations(rows)
 
     def _weights_box(self, version: int) -> dict[str, Any]:
-        future = self.trainer.call("weights")
+        future = self._trainer_call("weights")
         return {"version": version, "ref": _shareable(self.backend, future)}
 
     def _save_grid(self, stage: int, iteration: int, arch: Architecture, weights_box: dict) -> None:
@@ -314,11 +350,18 @@ class Search:
                 stage = self.progress_state["stage"]
                 self.controller.set_stage(stage)
                 bar.set_postfix_str(f"stage {stage}/{self.space.num_cells}")
-                if self.progress_state["phase"] == "policy":
-                    self._iteration(stage, self.progress_state["iteration"])
-                    bar.update(1)
-                else:
-                    self._end_stage(stage)
+                try:
+                    if self.progress_state["phase"] == "policy":
+                        self._iteration(stage, self.progress_state["iteration"])
+                        bar.update(1)
+                    else:
+                        self._end_stage(stage)
+                except Exception as exc:
+                    if not is_worker_death(exc):
+                        raise
+                    self._recover(exc)
+                    bar.n = self.progress_state["global_iteration"]
+                    bar.refresh()
         finally:
             bar.close()
             if self._tb is not None:
@@ -332,7 +375,7 @@ class Search:
             train_stats = self._inflight.result()
         else:
             archs = self.next_train_archs or self._sample_training_archs(stage)
-            train_stats = self.trainer.call("train", stage, [Architecture.parse(a) for a in archs]).result()
+            train_stats = self._trainer_call("train", stage, [Architecture.parse(a) for a in archs]).result()
         self._inflight = None
         self.next_train_archs = None
         box = self._weights_box(self.progress_state["global_iteration"])
@@ -340,7 +383,7 @@ class Search:
         # actor runs calls in order, so the weights taken above predate the reset.
         reset = bool(train_stats["collapsed"])
         if reset:
-            resets = self.trainer.call("reset").result()
+            resets = self._trainer_call("reset").result()
             logger.warning("stage %d iteration %d: supernet collapsed; reset #%d", stage, iteration, resets)
         proposals = self.controller.sample(config.search.archs_per_iteration, prefix=self._prefix(stage))
         trainer_state = None
@@ -349,9 +392,9 @@ class Search:
             # Train iteration i+1 on the policy before this update while the rewards of i are scored.
             # The checkpoint takes the trainer's state from before that call, plus the architectures
             # it trains on, so a resume redoes exactly the same work.
-            trainer_state = self.trainer.call("state_dict")
+            trainer_state = self._trainer_call("state_dict")
             self.next_train_archs = self._sample_training_archs(stage)
-            self._inflight = self.trainer.call(
+            self._inflight = self._trainer_call(
                 "train", stage, [Architecture.parse(a) for a in self.next_train_archs]
             )
         results = self._score(stage, iteration, "policy", [p.arch for p in proposals], box)

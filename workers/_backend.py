@@ -46,7 +46,15 @@ class Backend(abc.ABC):
     name: str = "backend"
 
     @abc.abstractmethod
-    def actor(self, cls: type, *args: Any, resources: Resources = Resources(), **kwargs: Any) -> Actor: ...
+    def actor(
+        self, cls: type, *args: Any, resources: Resources = Resources(), retry_calls: bool = True, **kwargs: Any
+    ) -> Actor:
+        """A worker built as ``cls(*args, **kwargs)``; it is restarted if it dies.
+
+        ``retry_calls=False`` makes a call that was running when the worker died fail
+        instead of re-running on the restarted worker: for stateful workers whose state
+        the caller must restore first.
+        """
 
     @abc.abstractmethod
     def put(self, value: Any) -> Any:
@@ -114,7 +122,9 @@ class InProcessBackend(Backend):
 
     name = "inprocess"
 
-    def actor(self, cls: type, *args: Any, resources: Resources = Resources(), **kwargs: Any) -> Actor:
+    def actor(
+        self, cls: type, *args: Any, resources: Resources = Resources(), retry_calls: bool = True, **kwargs: Any
+    ) -> Actor:
         return _LocalActor(cls, args, kwargs)
 
     def put(self, value: Any) -> Any:
@@ -184,14 +194,16 @@ class RayBackend(Backend):
             self._owns_instance = True
             logger.info("ray: %s", "embedded local instance" if address is None else f"joined cluster at {address}")
 
-    def actor(self, cls: type, *args: Any, resources: Resources = Resources(), **kwargs: Any) -> Actor:
+    def actor(
+        self, cls: type, *args: Any, resources: Resources = Resources(), retry_calls: bool = True, **kwargs: Any
+    ) -> Actor:
         import ray
 
         remote_cls = ray.remote(cls).options(
             num_cpus=resources.num_cpus,
             num_gpus=resources.num_gpus,
             max_restarts=self.max_restarts,
-            max_task_retries=self.max_task_retries,
+            max_task_retries=self.max_task_retries if retry_calls else 0,
         )
         return _RayActor(remote_cls.remote(*args, **kwargs))
 

@@ -139,10 +139,10 @@ def test_dynamic_reset_recreates_gan_and_keeps_the_controller(tiny_config, tmp_p
     snapshots = []
     original_reset = trainer.reset
 
-    def spying_reset():
+    def spying_reset(**kwargs):
         before = {k: v.clone() for k, v in search.controller.state_dict()["model"].items()} if "model" in search.controller.state_dict() else search.controller.state_dict()
         weights_before = {k: v.clone() for k, v in trainer.generator.state_dict().items()}
-        count = original_reset()
+        count = original_reset(**kwargs)
         after = search.controller.state_dict()
         snapshots.append((before, after, weights_before, trainer.generator.state_dict()))
         return count
@@ -186,3 +186,44 @@ def test_search_refuses_a_run_directory_made_by_another_config(tiny_config, tiny
     RunRecord.create(tmp_path / "run", tiny_config())
     assert main(["search", "--out", str(tmp_path / "run"), *tiny_overrides_for("run.seed=5")]) == 2
     assert "different config" in capsys.readouterr().err
+
+
+def _kill_trainer_once(search_holder, killed):
+    def hook(backend, evaluators):
+        if not killed:
+            killed.append(True)
+            backend.kill(search_holder[0].trainer)
+
+    return hook
+
+
+def test_trainer_death_continues_from_the_last_checkpoint_exactly(tiny_config, tmp_path):
+    config = tiny_config("run.backend='inprocess'", cells=2, iterations=2)
+    run_search(config, tmp_path / "reference", progress=False)
+    killed, holder = [], []
+    search = Search(config, tmp_path / "run", hooks=SearchHooks(), progress=False)
+    holder.append(search)
+    search.hooks.on_scoring = _kill_trainer_once(holder, killed)
+    try:
+        search.run()
+    finally:
+        search.close()
+    assert killed and search.recoveries == 1
+    _, rows, state = check_complete_record(tmp_path / "run", config)
+    reference = RunRecord(tmp_path / "reference")
+    assert [(r["arch"], r["reward"]) for r in rows] == [(r["arch"], r["reward"]) for r in reference.evaluations()]
+    assert state["top"] == reference.read_state()["top"]
+
+
+def test_trainer_death_on_ray_loses_nothing(ray_session, tiny_config, tmp_path):
+    config = tiny_config("run.backend='ray'", "run.evaluator_cpus=0.5", "run.trainer_cpus=0.5", cells=2, iterations=1)
+    killed, holder = [], []
+    search = Search(config, tmp_path / "run", hooks=SearchHooks(), progress=False)
+    holder.append(search)
+    search.hooks.on_scoring = _kill_trainer_once(holder, killed)
+    try:
+        search.run()
+    finally:
+        search.close()
+    assert killed and search.recoveries == 1
+    check_complete_record(tmp_path / "run", config)
