@@ -188,27 +188,30 @@ def test_search_refuses_a_run_directory_made_by_another_config(tiny_config, tiny
     assert "different config" in capsys.readouterr().err
 
 
-def _kill_trainer_once(search_holder, killed):
-    def hook(backend, evaluators):
+def run_with_trainer_killed_once(config, run_dir):
+    """Run a search whose trainer is killed while the first rewards are being scored."""
+    search = Search(config, run_dir, hooks=SearchHooks(), progress=False)
+    killed = []
+
+    def kill_trainer_once(backend, evaluators):
         if not killed:
             killed.append(True)
-            backend.kill(search_holder[0].trainer)
+            backend.kill(search.trainer)
 
-    return hook
+    search.hooks.on_scoring = kill_trainer_once
+    try:
+        search.run()
+    finally:
+        search.close()
+    assert killed
+    return search
 
 
 def test_trainer_death_continues_from_the_last_checkpoint_exactly(tiny_config, tmp_path):
     config = tiny_config("run.backend='inprocess'", cells=2, iterations=2)
     run_search(config, tmp_path / "reference", progress=False)
-    killed, holder = [], []
-    search = Search(config, tmp_path / "run", hooks=SearchHooks(), progress=False)
-    holder.append(search)
-    search.hooks.on_scoring = _kill_trainer_once(holder, killed)
-    try:
-        search.run()
-    finally:
-        search.close()
-    assert killed and search.recoveries == 1
+    search = run_with_trainer_killed_once(config, tmp_path / "run")
+    assert search.recoveries == 1
     _, rows, state = check_complete_record(tmp_path / "run", config)
     reference = RunRecord(tmp_path / "reference")
     assert [(r["arch"], r["reward"]) for r in rows] == [(r["arch"], r["reward"]) for r in reference.evaluations()]
@@ -217,13 +220,5 @@ def test_trainer_death_continues_from_the_last_checkpoint_exactly(tiny_config, t
 
 def test_trainer_death_on_ray_loses_nothing(ray_session, tiny_config, tmp_path):
     config = tiny_config("run.backend='ray'", "run.evaluator_cpus=0.5", "run.trainer_cpus=0.5", cells=2, iterations=1)
-    killed, holder = [], []
-    search = Search(config, tmp_path / "run", hooks=SearchHooks(), progress=False)
-    holder.append(search)
-    search.hooks.on_scoring = _kill_trainer_once(holder, killed)
-    try:
-        search.run()
-    finally:
-        search.close()
-    assert killed and search.recoveries == 1
+    assert run_with_trainer_killed_once(config, tmp_path / "run").recoveries == 1
     check_complete_record(tmp_path / "run", config)
