@@ -39,7 +39,11 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="autogan", description=__doc__.splitlines()[0])
+    parser = _Parser(
+        prog="autogan",
+        description="Neural architecture search for GAN generators: search, inspect, retrain, sample.",
+        epilog="Quick start: 'autogan search' runs the digits preset here; 'autogan COMMAND --help' for more.",
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging on stderr")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     subparsers.required = True

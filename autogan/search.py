@@ -128,7 +128,10 @@ class Search:
         if resume:
             self.record = RunRecord.open(run_dir)
             self.config = self.record.config()
+            _check_inputs(self.config)
         else:
+            # Before anything is written: a search that cannot start leaves no run directory.
+            _check_inputs(config)
             self.record = RunRecord.create(run_dir, config)
             self.config = config
         config = self.config
@@ -148,11 +151,6 @@ class Search:
         run = config.run
         self.backend = backend or make_backend(run.backend, **({"address": run.address or None} if run.backend == "ray" else {}))
         config_dict = config.to_dict()
-        if search.extractor == "digits-classifier":
-            # Train (or load) the cached classifier once here, so evaluators never race to build it.
-            from autogan.metrics import get_extractor
-
-            get_extractor(search.extractor, device="cpu")
         # No automatic re-run of trainer calls: a restarted trainer must first get its checkpoint back.
         self.trainer = self.backend.actor(
             SupernetTrainer,
@@ -516,6 +514,20 @@ def run_search(config: Config, run_dir: Path | str, *, resume: bool = False, **o
 
 
 # --------------------------------------------------------------------------- helpers
+
+
+def _check_inputs(config: Config) -> None:
+    """Fail here, with one clear line, rather than inside a worker on another machine.
+
+    Opening the dataset and the extractor also builds the digits classifier's cache
+    once, so evaluators never race to train it.
+    """
+    from autogan.data import get_dataset
+    from autogan.metrics import get_extractor
+
+    data = config.data
+    get_dataset(data.dataset, root=data.root or None, download=data.download, channels=data.channels)
+    get_extractor(config.search.extractor, device="cpu", weights_path=config.search.inception_weights or None)
 
 
 def _controller_options(search: Any) -> dict[str, Any]:

@@ -25,7 +25,7 @@ from autogan.metrics import (
 
 
 def register(subparsers) -> None:
-    parser = subparsers.add_parser("metrics", help="Inception Score and FID of real data (and, later, of generators)")
+    parser = subparsers.add_parser("metrics", help="Inception Score and FID of real data or of a retrain checkpoint")
     target = parser.add_mutually_exclusive_group(required=True)
     target.add_argument("--real", action="store_true", help="score the dataset's real images; FID between two halves")
     target.add_argument(

@@ -34,8 +34,8 @@ def torch_fidelity_cache_path() -> Path:
 def _where_to_put_it() -> str:
     return (
         f"download {INCEPTION_WEIGHTS_URL} (sha256 starts with {INCEPTION_SHA256_PREFIX}) on a machine with "
-        f"internet access and put it at {torch_fidelity_cache_path()}, or pass --inception-weights PATH "
-        f"(or set {INCEPTION_WEIGHTS_ENV})"
+        f"internet access and put it at {torch_fidelity_cache_path()}, or give its path "
+        f"(--inception-weights PATH, search.inception_weights=PATH, or {INCEPTION_WEIGHTS_ENV})"
     )
 
 
