@@ -127,9 +127,9 @@ class Controller(abc.ABC):
 
     # --- helpers shared by implementations --------------------------------------------------
 
+    @abc.abstractmethod
     def _choose(self, k: int) -> int:
         """A uniform index in ``[0, k)`` from the controller's own RNG (for beam draws)."""
-        raise NotImplementedError(f"{type(self).__name__} cannot draw prefixes from a beam")
 
     def _resolve_prefixes(self, n: int, prefix: Any) -> list[Architecture | None]:
         """One prefix (or ``None``) per proposal, validated against the space and stage."""
