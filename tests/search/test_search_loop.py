@@ -101,14 +101,14 @@ def test_sigkill_then_resume_matches_an_uninterrupted_run(tmp_path, tiny_overrid
 
     crashed = tmp_path / "crashed"
     rng = random.Random()
-    kill_after = rng.randint(2, len(reference_rows) - 4)  # evaluations recorded before the kill
+    kill_after = rng.randint(2, len(reference_rows) - 6)  # evaluations recorded before the kill
     proc = subprocess.Popen(_search_command(crashed, "--out", str(crashed), *overrides), env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT)
     record = RunRecord(crashed)
     deadline = time.time() + 120
     while time.time() < deadline and proc.poll() is None:
         if record.evaluations_path.exists() and len(record.evaluations()) >= kill_after:
-            time.sleep(rng.uniform(0, 0.3))
+            time.sleep(rng.uniform(0, 0.2))
             break
         time.sleep(0.02)
     assert proc.poll() is None, "the search ended before it could be killed"
