@@ -165,6 +165,10 @@ class Controller(abc.ABC):
                 f"or call set_stage({len(prefix.cells) + 1})"
             )
 
+    def _identity_state(self) -> dict[str, Any]:
+        """The part of every ``state_dict`` that says whose state it is and where it stands."""
+        return {"kind": self.kind, "space": self.space.to_dict(), "seed": self.seed, "stage": self.stage}
+
     def _check_state_kind(self, state: Mapping[str, Any]) -> None:
         if not isinstance(state, Mapping):
             raise TypeError(f"load_state_dict: expected a dict, got {type(state).__name__}")

@@ -57,10 +57,7 @@ class FixedController(Controller):
 
     def state_dict(self) -> dict[str, Any]:
         return {
-            "kind": self.kind,
-            "space": self.space.to_dict(),
-            "seed": self.seed,
-            "stage": self.stage,
+            **self._identity_state(),
             "position": self.position,
             "draws": self._draws,
         }

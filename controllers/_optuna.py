@@ -163,10 +163,7 @@ class OptunaController(Controller):
 
     def state_dict(self) -> dict[str, Any]:
         return {
-            "kind": self.kind,
-            "space": self.space.to_dict(),
-            "seed": self.seed,
-            "stage": self.stage,
+            **self._identity_state(),
             "draws": self._draws,
             "trials": [
                 {"params": dict(r["params"]), "state": r["state"], "value": r["value"]} for r in self._records

@@ -56,7 +56,7 @@ class RandomController(Controller):
         return passive_stats(proposals, split_rewards(proposals, rewards))
 
     def state_dict(self) -> dict[str, Any]:
-        return {"kind": self.kind, "space": self.space.to_dict(), "seed": self.seed, "stage": self.stage, "draws": self._draws}
+        return {**self._identity_state(), "draws": self._draws}
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
         self._check_state_kind(state)

@@ -253,10 +253,7 @@ class RNNController(Controller):
     def state_dict(self) -> dict[str, Any]:
         # A copy, not views of the live weights: later updates must not change a saved state.
         return copy.deepcopy({
-            "kind": self.kind,
-            "space": self.space.to_dict(),
-            "seed": self.seed,
-            "stage": self.stage,
+            **self._identity_state(),
             "config": {
                 "hidden": self.hidden,
                 "temperature": self.temperature,
