@@ -56,11 +56,30 @@ def _to_rgb(ch: int, out_channels: int) -> nn.Sequential:
     )
 
 
-def _check_width(ch: int, latent_dim: int, bottom_width: int, out_channels: int) -> None:
-    sizes = {"ch": ch, "latent_dim": latent_dim, "bottom_width": bottom_width, "out_channels": out_channels}
-    for name, value in sizes.items():
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"generator: {name}={value!r} must be a positive integer")
+class _GeneratorShape(nn.Module):
+    """What the supernet and a derived generator share: their sizes, checked once, and their config."""
+
+    def _set_shape(
+        self, ch: int, latent_dim: int, bottom_width: int, out_channels: int, skip_out_includes_skip_ins: bool
+    ) -> None:
+        sizes = {"ch": ch, "latent_dim": latent_dim, "bottom_width": bottom_width, "out_channels": out_channels}
+        for name, value in sizes.items():
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"generator: {name}={value!r} must be a positive integer")
+        self.ch = ch
+        self.latent_dim = latent_dim
+        self.bottom_width = bottom_width
+        self.out_channels = out_channels
+        self.skip_out_includes_skip_ins = skip_out_includes_skip_ins
+
+    def _shape_config(self) -> dict:
+        return {
+            "ch": self.ch,
+            "latent_dim": self.latent_dim,
+            "bottom_width": self.bottom_width,
+            "out_channels": self.out_channels,
+            "skip_out_includes_skip_ins": self.skip_out_includes_skip_ins,
+        }
 
 
 # --- supernet ---------------------------------------------------------------------------
@@ -122,7 +141,7 @@ class SupernetCell(nn.Module):
         )
 
 
-class SupernetGenerator(nn.Module):
+class SupernetGenerator(_GeneratorShape):
     """AutoGAN's weight-sharing generator: ``forward(z, arch)`` runs any architecture of ``space``.
 
     Shared weights follow the reference: ``l1`` (latent -> ``ch x bw x bw``) and, per cell,
@@ -153,15 +172,10 @@ class SupernetGenerator(nn.Module):
         super().__init__()
         if not isinstance(space, SearchSpace):
             raise TypeError(f"SupernetGenerator: space must be a search_spaces.SearchSpace, got {type(space).__name__}")
-        _check_width(ch, latent_dim, bottom_width, out_channels)
+        self._set_shape(ch, latent_dim, bottom_width, out_channels, skip_out_includes_skip_ins)
         for decision in ("conv", "norm", "up"):
             check_ops_implemented(decision, getattr(space, decision))
         self.space = space
-        self.ch = ch
-        self.latent_dim = latent_dim
-        self.bottom_width = bottom_width
-        self.out_channels = out_channels
-        self.skip_out_includes_skip_ins = skip_out_includes_skip_ins
         with untouched_global_rng():
             self.l1 = nn.Linear(latent_dim, bottom_width**2 * ch)
             self.cells = nn.ModuleList(SupernetCell(s, ch, ch, space) for s in range(1, space.num_cells + 1))
@@ -170,14 +184,7 @@ class SupernetGenerator(nn.Module):
 
     def config(self) -> dict:
         """Constructor arguments, for checkpoints that rebuild the model."""
-        return {
-            "space": self.space.to_dict(),
-            "ch": self.ch,
-            "latent_dim": self.latent_dim,
-            "bottom_width": self.bottom_width,
-            "out_channels": self.out_channels,
-            "skip_out_includes_skip_ins": self.skip_out_includes_skip_ins,
-        }
+        return {"space": self.space.to_dict(), **self._shape_config()}
 
     def output_size(self, arch: Architecture) -> int:
         return self.bottom_width * 2 ** len(arch.cells)
@@ -243,7 +250,7 @@ class GeneratorCell(nn.Module):
         )
 
 
-class Generator(nn.Module):
+class Generator(_GeneratorShape):
     """A standalone generator for one architecture: ``forward(z)``.
 
     The module layout is the published derived models': ``l1``, ``cell1..cellS``,
@@ -265,13 +272,8 @@ class Generator(nn.Module):
         super().__init__()
         if not isinstance(arch, Architecture):
             raise TypeError(f"Generator: arch must be a search_spaces.Architecture, got {type(arch).__name__}")
-        _check_width(ch, latent_dim, bottom_width, out_channels)
+        self._set_shape(ch, latent_dim, bottom_width, out_channels, skip_out_includes_skip_ins)
         self.arch = arch
-        self.ch = ch
-        self.latent_dim = latent_dim
-        self.bottom_width = bottom_width
-        self.out_channels = out_channels
-        self.skip_out_includes_skip_ins = skip_out_includes_skip_ins
         with untouched_global_rng():
             self.l1 = nn.Linear(latent_dim, bottom_width**2 * ch)
             for position, cell in enumerate(arch.cells, start=1):
@@ -281,14 +283,7 @@ class Generator(nn.Module):
 
     def config(self) -> dict:
         """Constructor arguments, for checkpoints that rebuild the model."""
-        return {
-            "arch": self.arch.to_dict(),
-            "ch": self.ch,
-            "latent_dim": self.latent_dim,
-            "bottom_width": self.bottom_width,
-            "out_channels": self.out_channels,
-            "skip_out_includes_skip_ins": self.skip_out_includes_skip_ins,
-        }
+        return {"arch": self.arch.to_dict(), **self._shape_config()}
 
     @property
     def output_size(self) -> int:
