@@ -50,3 +50,63 @@ def atomic_torch_save(obj: Any, path: Path | str) -> None:
     buffer = io.BytesIO()
     torch.save(obj, buffer)
     atomic_write_bytes(path, buffer.getvalue())
+
+
+TEMPORARY_GLOB = ".*.tmp"
+
+
+def remove_dead_temporaries(directory: Path | str) -> list[Path]:
+    """Delete the temporary files of atomic writes that a crash cut off before their rename.
+
+    Call it only while holding the directory's :class:`DirectoryLock`: then no live
+    writer can own one of these files.
+    """
+    removed = []
+    for temporary in Path(directory).rglob(TEMPORARY_GLOB):
+        if temporary.is_file():
+            temporary.unlink(missing_ok=True)
+            removed.append(temporary)
+    return removed
+
+
+class DirectoryLock:
+    """One writer per run directory: a second `autogan` process on it stops with a clear error.
+
+    ``flock`` is dropped by the kernel when its holder dies, SIGKILL included, so a
+    crashed run never leaves a stale lock that blocks its own ``--resume``.
+    """
+
+    FILENAME = ".lock"
+
+    def __init__(self, directory: Path | str, *, what: str):
+        self.path = Path(directory) / self.FILENAME
+        self.what = what
+        self._handle: Any = None
+
+    def acquire(self) -> "DirectoryLock":
+        import fcntl
+
+        from autogan.errors import UserError
+
+        handle = open(self.path, "a+")
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "unknown"
+            handle.close()
+            raise UserError(
+                f"{self.what} {self.path.parent}: another autogan process (pid {holder}) is writing it; "
+                "wait for it to finish or stop it, then run this again"
+            ) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"{os.getpid()}\n")
+        handle.flush()
+        self._handle = handle
+        return self
+
+    def release(self) -> None:
+        if self._handle is not None:
+            self._handle.close()  # closing the descriptor drops the flock
+            self._handle = None

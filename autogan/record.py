@@ -28,7 +28,7 @@ import torch
 
 from autogan.config import Config
 from autogan.errors import ConfigError, MissingFileError, UserError
-from autogan.files import atomic_torch_save, atomic_write_bytes
+from autogan.files import DirectoryLock, atomic_torch_save, atomic_write_bytes, remove_dead_temporaries
 
 STATE_VERSION = 1
 CHECKPOINT_NAME = "latest.pt"
@@ -181,10 +181,14 @@ class RunRecord:
     def append_iteration(self, row: dict[str, Any]) -> None:
         _append_jsonl(self.iterations_path, row)
 
+    def lock(self) -> DirectoryLock:
+        return DirectoryLock(self.path, what="run directory").acquire()
+
     def repair_after_crash(self) -> None:
-        """Drop a line that a crash cut short, so that appends start on a clean line."""
+        """Drop a line that a crash cut short, so that appends start on a clean line, and dead temporary files."""
         _truncate_partial_line(self.evaluations_path)
         _truncate_partial_line(self.iterations_path)
+        remove_dead_temporaries(self.path)
 
     def rewrite_evaluations(self, rows: list[dict[str, Any]]) -> None:
         data = "".join(json.dumps(r, sort_keys=True) + "\n" for r in rows).encode()

@@ -50,7 +50,7 @@ from autogan.config import (
 )
 from autogan.errors import ConfigError, MissingFileError, UserError
 from autogan.log import logger
-from autogan.files import atomic_torch_save, atomic_write_bytes
+from autogan.files import DirectoryLock, atomic_torch_save, atomic_write_bytes, remove_dead_temporaries
 from autogan.record import load_checkpoint_file
 
 CHECKPOINT_FORMAT = "autogan.retrain"
@@ -627,9 +627,6 @@ class Retrainer:
         progress: bool | None = None,
         source_note: str = "",
     ):
-        from autogan.roles import derived_seed, set_threads
-        from autogan.train import EMA, StepOptions, get_loss, to_channels_last
-
         self.out_dir = Path(out_dir)
         self.progress = progress
         if resume:
@@ -637,6 +634,19 @@ class Retrainer:
         else:
             assert config is not None and arch is not None
             self._create(config, arch, source_note)
+        self._lock = DirectoryLock(self.out_dir, what="retrain directory").acquire()
+        try:
+            self._build(config, arch, resume)
+        except BaseException:
+            self._lock.release()
+            raise
+
+    def _build(self, config: RetrainConfig, arch: Architecture, resume: bool) -> None:
+        from autogan.roles import derived_seed, set_threads
+        from autogan.train import EMA, StepOptions, get_loss, to_channels_last
+
+        if resume:
+            remove_dead_temporaries(self.out_dir)
         self.config: RetrainConfig = config
         self.arch: Architecture = arch
         set_threads(config.run.threads)
@@ -884,6 +894,12 @@ class Retrainer:
     # --- the loop -------------------------------------------------------------------------
 
     def run(self) -> RetrainResult:
+        try:
+            return self._run()
+        finally:
+            self.close()
+
+    def _run(self) -> RetrainResult:
         from tqdm.auto import tqdm
 
         config = self.config
@@ -933,6 +949,10 @@ class Retrainer:
         )
         atomic_write_bytes(self.out_dir / "summary.json", (json.dumps(result.to_dict(), indent=2) + "\n").encode())
         return result
+
+    def close(self) -> None:
+        """Let another process (a later ``--resume``) write the directory."""
+        self._lock.release()
 
 
 def retrain(

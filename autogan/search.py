@@ -120,20 +120,30 @@ class Search:
         hooks: SearchHooks | None = None,
         progress: bool | None = None,
     ):
-        from controllers import BeamSearch, get_controller
-        from workers import ActorPool, Resources, make_backend
-
         self.hooks = hooks or SearchHooks()
         self.progress = progress
         if resume:
             self.record = RunRecord.open(run_dir)
-            self.config = self.record.config()
-            _check_inputs(self.config)
+            self._lock = self.record.lock()
         else:
             # Before anything is written: a search that cannot start leaves no run directory.
             _check_inputs(config)
             self.record = RunRecord.create(run_dir, config)
+            self._lock = self.record.lock()
+        try:
+            if resume:
+                config = self.record.config()
+                _check_inputs(config)
             self.config = config
+            self._start(backend, resume)
+        except BaseException:
+            self._lock.release()
+            raise
+
+    def _start(self, backend: Any, resume: bool) -> None:
+        from controllers import BeamSearch, get_controller
+        from workers import ActorPool, Resources, make_backend
+
         config = self.config
         self.space = SearchSpace(num_cells=config.search.num_cells)
         search = config.search
@@ -503,6 +513,7 @@ class Search:
             self.backend.release(actor)
         if self._owns_backend:
             self.backend.shutdown()
+        self._lock.release()
 
 
 def run_search(config: Config, run_dir: Path | str, *, resume: bool = False, **options: Any) -> list[RankedArchitecture]:

@@ -166,25 +166,19 @@ def test_resume_after_sigkill_continues_from_the_last_checkpoint(tmp_path):
     command = [sys.executable, "-m", "autogan.cli", "retrain", *overrides, "--autogan-vector", "1 0 1 1 1 0 0 1 1 1 0 1 0 3",
                "--out", str(out)]
     latest = out / "checkpoints" / "latest.pt"
-    process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline and process.poll() is None:
-            if latest.exists() and load_retrain_checkpoint(latest)["step"] >= 10:
-                break
-            time.sleep(0.2)
-        assert process.poll() is None, "the run ended before it could be killed: " + process.stderr.read().decode()[-500:]
-        os.kill(process.pid, signal.SIGKILL)
-    finally:
-        process.wait()
-    assert process.returncode == -signal.SIGKILL
+    # Checkpoints land at G steps 5, 10, 15...: die inside the third write, after its temporary file, before its rename.
+    crash = [sys.executable, str(REPO / "tests" / "crash_run.py"), "before-replace", "latest.pt", "3", "--", *command[3:]]
+    process = subprocess.run(crash, cwd=REPO, capture_output=True, text=True)
+    assert process.returncode == -signal.SIGKILL, process.stderr[-1000:]
+    assert list(latest.parent.glob(".latest.pt.*.tmp")), "the crash should have left the dead write's temporary file"
     killed_at = load_retrain_checkpoint(latest)["step"]
-    assert 10 <= killed_at < steps
+    assert killed_at == 10
     resumed = subprocess.run(
         [sys.executable, "-m", "autogan.cli", "retrain", "--resume", str(out), "--json"], cwd=REPO, capture_output=True, text=True
     )
     assert resumed.returncode == 0, resumed.stderr[-1000:]
     assert f"continuing from the checkpoint at G step {killed_at} of {steps}" in resumed.stderr
+    assert not list(out.rglob(".*.tmp")), "the resume left the dead write's temporary file behind"
     final = load_retrain_checkpoint(latest)
     assert final["step"] == steps and final["d_steps"] == steps * 2
     # The interrupted run ends exactly where an uninterrupted one does: nothing lost, nothing repeated.

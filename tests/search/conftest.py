@@ -24,7 +24,7 @@ def tiny_overrides(*extra: str, cells: int = 2, iterations: int = 2) -> list[str
     return TINY + [f"search.num_cells={cells}", f"search.stage_iterations={[iterations] * cells}", *extra]
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def tiny_overrides_for():
     return tiny_overrides
 

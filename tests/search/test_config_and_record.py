@@ -94,3 +94,31 @@ def test_state_and_checkpoint_are_atomic_and_safe(tmp_path):
     record.state_path.write_text(json.dumps({"version": 99}))
     with pytest.raises(UserError, match="newer autogan"):
         record.read_state()
+
+
+def test_a_second_writer_is_refused_and_nothing_is_touched(tmp_path, capsys):
+    from autogan.cli import main
+
+    record = RunRecord.create(tmp_path / "run", Config())
+    record.append_evaluation({"stage": 1, "iteration": 0, "kind": "policy", "index": 0, "reward": 1.5})
+    lock = record.lock()
+    before = {p.name: p.read_bytes() for p in record.path.iterdir() if p.is_file()}
+    try:
+        with pytest.raises(UserError, match=r"another autogan process \(pid \d+\) is writing it"):
+            RunRecord(record.path).lock()
+        assert main(["search", "--resume", str(record.path)]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "another autogan process" in err and "Traceback" not in err
+        assert {p.name: p.read_bytes() for p in record.path.iterdir() if p.is_file()} == before
+    finally:
+        lock.release()
+    RunRecord(record.path).lock().release()  # free again once the holder lets go
+
+
+def test_resume_repair_removes_the_temporary_file_of_a_dead_write(tmp_path):
+    record = RunRecord.create(tmp_path / "run", Config())
+    dead = record.checkpoint_path.parent / ".latest.pt.abc123.tmp"
+    dead.parent.mkdir(parents=True, exist_ok=True)
+    dead.write_bytes(b"half a checkpoint")
+    record.repair_after_crash()
+    assert not dead.exists() and record.config_path.exists()

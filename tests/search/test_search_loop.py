@@ -87,48 +87,75 @@ def test_evaluator_death_loses_no_reward(ray_session, tiny_config, tmp_path):
     check_complete_record(tmp_path / "run", config)
 
 
-def _search_command(run_dir, *args):
+CRASH_RUN = ROOT / "tests" / "crash_run.py"
+CRASH_OVERRIDES = dict(cells=2, iterations=2)
+
+
+def _search_command(*args):
     return [sys.executable, "-m", "autogan.cli", "search", *args]
 
 
-def test_sigkill_then_resume_matches_an_uninterrupted_run(tmp_path, tiny_overrides_for):
-    overrides = tiny_overrides_for("run.backend='inprocess'", cells=2, iterations=2)
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    reference = tmp_path / "reference"
-    subprocess.run(_search_command(reference, "--out", str(reference), *overrides), check=True, env=env,
-                   capture_output=True, cwd=ROOT)
-    reference_rows = {k: r for k, r in zip(keys_of(RunRecord(reference).evaluations()), RunRecord(reference).evaluations())}
+@pytest.fixture(scope="module")
+def uninterrupted_search(tmp_path_factory, tiny_overrides_for):
+    overrides = tiny_overrides_for("run.backend='inprocess'", **CRASH_OVERRIDES)
+    reference = tmp_path_factory.mktemp("uninterrupted") / "run"
+    subprocess.run(_search_command("--out", str(reference), *overrides), check=True, capture_output=True, cwd=ROOT)
+    return overrides, RunRecord(reference)
+
+
+# 18 evaluations in all: per stage, 2 iterations of 3 proposals, then 3 beam candidates.
+CRASH_POINTS = {
+    "mid-first-iteration": ["evaluation", "2"],
+    "mid-last-beam": ["evaluation", "16"],
+    "inside-a-checkpoint-write": ["before-replace", "latest.pt", "3"],
+    "between-checkpoint-and-state": ["after-replace", "latest.pt", "4"],
+    "random": None,
+}
+
+
+def random_crash_point() -> list[str]:
+    """Any point the run is sure to reach; AUTOGAN_CRASH_SEED replays a failure's draw."""
+    seed = int(os.environ.get("AUTOGAN_CRASH_SEED", random.randrange(10**6)))
+    rng = random.Random(seed)
+    point = rng.choice([
+        ["evaluation", str(rng.randint(1, 18))],
+        [rng.choice(["before-replace", "after-replace"]), rng.choice(["latest.pt", "state.json"]), str(rng.randint(1, 4))],
+    ])
+    print(f"crash point {point} (AUTOGAN_CRASH_SEED={seed})")
+    return point
+
+
+@pytest.mark.parametrize("point", CRASH_POINTS.values(), ids=CRASH_POINTS.keys())
+def test_sigkill_then_resume_matches_an_uninterrupted_run(tmp_path, uninterrupted_search, point):
+    overrides, reference = uninterrupted_search
+    point = point or random_crash_point()
+    reference_rows = dict(zip(keys_of(reference.evaluations()), reference.evaluations()))
+    assert len(reference_rows) == 18
 
     crashed = tmp_path / "crashed"
-    rng = random.Random()
-    kill_after = rng.randint(2, len(reference_rows) - 6)  # evaluations recorded before the kill
-    proc = subprocess.Popen(_search_command(crashed, "--out", str(crashed), *overrides), env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT)
-    record = RunRecord(crashed)
-    deadline = time.time() + 120
-    while time.time() < deadline and proc.poll() is None:
-        if record.evaluations_path.exists() and len(record.evaluations()) >= kill_after:
-            time.sleep(rng.uniform(0, 0.2))
-            break
-        time.sleep(0.02)
-    assert proc.poll() is None, "the search ended before it could be killed"
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
-    assert RunRecord(crashed).read_state() is None or RunRecord(crashed).read_state()["phase"] != "done"
+    killed = subprocess.run([sys.executable, str(CRASH_RUN), *point, "--", "search", "--out", str(crashed), *overrides],
+                            capture_output=True, text=True, cwd=ROOT)
+    assert killed.returncode == -signal.SIGKILL, f"{point} was never reached: {killed.stderr[-2000:]}"
+    state = RunRecord(crashed).read_state()
+    assert state is None or state["phase"] != "done"
+    recorded_before_resume = RunRecord(crashed).evaluations()
+    if point[0] == "before-replace":
+        assert list(crashed.rglob(".*.tmp")), "the crash should have left the dead write's temporary file"
 
-    resumed = subprocess.run(_search_command(crashed, "--resume", str(crashed)), env=env, capture_output=True,
-                             text=True, cwd=ROOT)
+    resumed = subprocess.run(_search_command("--resume", str(crashed)), capture_output=True, text=True, cwd=ROOT)
     assert resumed.returncode == 0, resumed.stderr[-2000:]
     rows = RunRecord(crashed).evaluations()
     keys = keys_of(rows)
     assert len(keys) == len(set(keys)), "an evaluation was counted twice"
     assert set(keys) == set(reference_rows), "an evaluation was lost"
+    assert set(keys_of(recorded_before_resume)) <= set(keys)
     # CPU computation with a fixed thread count is deterministic: same architectures, same rewards.
     for key, row in zip(keys, rows):
         assert row["arch"] == reference_rows[key]["arch"], key
         assert row["reward"] == pytest.approx(reference_rows[key]["reward"], rel=1e-6, abs=1e-9), key
-    assert RunRecord(crashed).read_state()["beam"] == RunRecord(reference).read_state()["beam"]
-    assert RunRecord(crashed).read_state()["top"] == RunRecord(reference).read_state()["top"]
+    assert RunRecord(crashed).read_state()["beam"] == reference.read_state()["beam"]
+    assert RunRecord(crashed).read_state()["top"] == reference.read_state()["top"]
+    assert not list(crashed.rglob(".*.tmp")), "the resume left a dead write's temporary file behind"
 
 
 def test_dynamic_reset_recreates_gan_and_keeps_the_controller(tiny_config, tmp_path):
