@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from autogan.cli import main
@@ -75,3 +77,22 @@ def test_truncation_must_be_positive(capsys, tmp_path):
 
     with pytest.raises(UserError, match="tau must be positive"):
         truncated_latents(2, 2, 0.0, torch.Generator())
+
+
+def test_a_retrain_directory_in_use_is_refused(capsys, tmp_path):
+    from search_spaces import Architecture
+
+    from autogan.files import DirectoryLock
+    from autogan.retrain import load_retrain_config
+
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "config.toml").write_text(load_retrain_config("digits", []).to_toml())
+    (out / "arch.json").write_text(json.dumps(Architecture.from_autogan_vector([1, 0, 1, 1, 1, 0, 0, 1, 1, 1, 0, 1, 0, 3]).to_dict()))
+    holder = DirectoryLock(out, what="retrain directory").acquire()
+    try:
+        code, _, err = run_cli(capsys, "retrain", "--resume", out)
+    finally:
+        holder.release()
+    assert code == 2 and len(err.strip().splitlines()) == 1
+    assert "another autogan process" in err and "retrain directory" in err
