@@ -2,6 +2,7 @@
 
 Every file that autogan rewrites (run state, checkpoints, caches, reports, grids)
 goes through here: a temporary file in the same directory, fsync, then ``os.replace``.
+A run directory also has one writer at a time (:class:`DirectoryLock`).
 """
 
 from __future__ import annotations
@@ -13,6 +14,11 @@ from pathlib import Path
 from typing import Any, BinaryIO, Callable
 
 import torch
+
+from autogan.log import logger
+
+
+_TEMPORARY_SUFFIX = ".tmp"
 
 
 def _default_mode() -> int:
@@ -29,7 +35,7 @@ def atomic_write(path: Path | str, write: Callable[[BinaryIO], Any]) -> None:
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=_TEMPORARY_SUFFIX)
     try:
         with os.fdopen(handle, "wb") as out:
             write(out)
@@ -52,21 +58,16 @@ def atomic_torch_save(obj: Any, path: Path | str) -> None:
     atomic_write_bytes(path, buffer.getvalue())
 
 
-TEMPORARY_GLOB = ".*.tmp"
-
-
-def remove_dead_temporaries(directory: Path | str) -> list[Path]:
+def remove_dead_temporaries(directory: Path | str) -> None:
     """Delete the temporary files of atomic writes that a crash cut off before their rename.
 
     Call it only while holding the directory's :class:`DirectoryLock`: then no live
     writer can own one of these files.
     """
-    removed = []
-    for temporary in Path(directory).rglob(TEMPORARY_GLOB):
+    for temporary in Path(directory).rglob(f".*{_TEMPORARY_SUFFIX}"):
         if temporary.is_file():
             temporary.unlink(missing_ok=True)
-            removed.append(temporary)
-    return removed
+            logger.info("resume: removed %s, a write that a crash cut off before it completed", temporary)
 
 
 class DirectoryLock:

@@ -124,12 +124,11 @@ class Search:
         self.progress = progress
         if resume:
             self.record = RunRecord.open(run_dir)
-            self._lock = self.record.lock()
         else:
             # Before anything is written: a search that cannot start leaves no run directory.
             _check_inputs(config)
             self.record = RunRecord.create(run_dir, config)
-            self._lock = self.record.lock()
+        self._lock = self.record.lock()
         try:
             if resume:
                 config = self.record.config()
