@@ -36,6 +36,9 @@ class ModelConfig:
     df: int = 32
     latent_dim: int = 128
     bottom_width: int = 4
+    # "clean": a cell's skip output is its first conv's output; "reference": it also carries
+    # the skips the cell received, as AutoGAN's in-place add does.
+    skip_semantics: str = "clean"
 
 
 @dataclass(frozen=True)
@@ -165,6 +168,7 @@ class Config:
             "run.device": (self.run.device, ("auto", "cpu", "cuda")),
             "search.controller_update": (self.search.controller_update, ("per_sample", "batch")),
             "search.reward_norm": (self.search.reward_norm, ("recalibrate", "batch", "running")),
+            "model.skip_semantics": (self.model.skip_semantics, ("clean", "reference")),
         }
         for key, (value, allowed) in choices.items():
             if value not in allowed:

@@ -57,6 +57,7 @@ def build_models(config: Config, space: SearchSpace, seed: int, device: torch.de
         latent_dim=config.model.latent_dim,
         bottom_width=config.model.bottom_width,
         out_channels=config.data.channels,
+        skip_out_includes_skip_ins=config.model.skip_semantics == "reference",
         seed=seed % 2**62,
     )
     discriminator = Discriminator(

@@ -178,7 +178,7 @@ class Search:
                 search.controller,
                 self.space,
                 seed=derived_seed(config.run.seed, SEED_CONTROLLER) % 2**31,
-                **_controller_options(search),
+                **controller_options(search),
             )
         except ValueError as exc:
             raise ConfigError(f"search.controller={search.controller!r}: {exc}") from None
@@ -593,7 +593,7 @@ def _check_inputs(config: Config) -> None:
     get_extractor(config.search.extractor, device="cpu", weights_path=config.search.inception_weights or None)
 
 
-def _controller_options(search: Any) -> dict[str, Any]:
+def controller_options(search: Any) -> dict[str, Any]:
     if search.controller == "rnn":
         return {
             "lr": search.controller_lr,
