@@ -226,7 +226,14 @@ def proxy_scores_piece(source: dict[str, Any], reward_seeds: int, count: int) ->
             row[mode] = [score(mode, arch, 1 + s) for s in range(reward_seeds)]
         rows.append(row)
         log(f"proxy {arch}: " + ", ".join(f"{m} {statistics.mean(row[m]):.3f}" for m in NORM_MODES))
-    piece = {"source": [source["controller"], source["seed"]], "reward_seeds": reward_seeds, "architectures": rows}
+    # Where the controller has to choose: the run's own final candidates, each with every seed.
+    rescored = list(dict.fromkeys(r["arch"] for r in record.evaluations() if r["kind"] == "rescore"))
+    top_rows = []
+    for text in rescored[:10]:
+        arch = Architecture.parse(text)
+        top_rows.append({"arch": text, **{m: [score(m, arch, 1 + s) for s in range(reward_seeds)] for m in NORM_MODES}})
+    piece = {"source": [source["controller"], source["seed"]], "reward_seeds": reward_seeds, "architectures": rows,
+             "top_candidates": top_rows}
     write_json(path, piece)
     return piece
 
@@ -349,7 +356,16 @@ def summarise(args: argparse.Namespace) -> dict[str, Any]:
                 fidelity[mode] = {"tau": float(tau.statistic), "p": float(tau.pvalue), "n": len(complete)}
         seed_spread = [statistics.stdev(r["fids"]) for r in complete if len(r["fids"]) >= 2]
         arch_spread = statistics.stdev([statistics.mean(r["fids"]) for r in complete]) if len(complete) >= 2 else None
+        snr = {}
+        for mode in NORM_MODES:
+            top = proxy.get("top_candidates", [])
+            if len(top) >= 2:
+                between = statistics.stdev([statistics.mean(r[mode]) for r in top])
+                within = statistics.mean([statistics.stdev(r[mode]) for r in top])
+                snr[mode] = {"std_across_top": between, "std_across_seeds": within,
+                             "ratio": between / within if within > 0 else None, "n": len(top)}
         summary["proxy"] = {
+            "top_candidates_snr": snr,
             "architectures": rows,
             "kendall_tau_reward_vs_minus_fid": fidelity,
             "retrain_fid_std_across_archs": arch_spread,
@@ -392,6 +408,12 @@ def table(summary: dict[str, Any]) -> str:
             f = proxy["kendall_tau_reward_vs_minus_fid"].get(mode)
             cells = [f"{f['tau']:.2f}", f"{f['p']:.3f}", str(f["n"])] if f else ["-", "-", "0"]
             lines.append(f"| {mode} | " + " | ".join(cells) + f" | {proxy['pinned_near_1'][mode]} of {len(proxy['architectures'])} |")
+        snr = proxy["top_candidates_snr"]
+        if snr:
+            lines += ["", "| reward_norm | std across the top candidates | std across reward seeds | ratio |", "|---|---|---|---|"]
+            for mode, v in snr.items():
+                ratio = "-" if v["ratio"] is None else f"{v['ratio']:.1f}"
+                lines.append(f"| {mode} | {v['std_across_top']:.3f} | {v['std_across_seeds']:.3f} | {ratio} |")
         spread, seeds = proxy["retrain_fid_std_across_archs"], proxy["retrain_fid_std_across_seeds_mean"]
         if spread is not None and seeds is not None:
             lines += ["", f"Retrained FID: std across architectures {spread:.2f}, mean std across retrain seeds {seeds:.2f}."]
