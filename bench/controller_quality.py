@@ -104,7 +104,7 @@ def table(preset: str, rows: dict[str, list[dict]]) -> str:
     lines = [
         f"### {preset}: stages {schedule['stage_iterations']} x {schedule['archs_per_iteration']}, "
         f"beam {schedule['beam_width']} of {schedule['beam_candidates']}, {first[0]['evaluations']} evaluations, "
-        f"{len(first)} seeds",
+        f"{len(first)} seeds ({len(rows['tpe'])} for tpe)" if "tpe" in rows else f"{len(first)} seeds",
         "",
         "| controller | final match | beam's best match | entropy drop per stage | vs random |",
         "|---|---|---|---|---|",
@@ -122,6 +122,9 @@ def table(preset: str, rows: dict[str, list[dict]]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=10)
+    parser.add_argument(
+        "--tpe-seeds", type=int, default=5, help="seeds for tpe, whose cost grows with its trial history (about 2,000 at cifar10)"
+    )
     parser.add_argument("--noise", type=float, default=0.3, help="reward noise std (IS units)")
     parser.add_argument("--presets", nargs="+", default=list(PRESETS), choices=PRESETS)
     parser.add_argument("--controllers", nargs="+", default=list(CONTROLLERS), choices=CONTROLLERS)
@@ -136,7 +139,7 @@ def main(argv: list[str] | None = None) -> int:
         results[preset] = {}
         for name in args.controllers:
             runs = []
-            for seed in range(args.seeds):
+            for seed in range(min(args.seeds, args.tpe_seeds) if name == "tpe" else args.seeds):
                 runs.append(run_one(preset, name, seed, args.noise))
                 print(f"{preset} {name} seed {seed}: final match {runs[-1]['final_match']:.3f}", file=sys.stderr, flush=True)
             results[preset][name] = runs
@@ -147,6 +150,7 @@ def main(argv: list[str] | None = None) -> int:
         "reward": f"NoisyReward: 1.5 + 2.0 * match_fraction + N(0, {args.noise})",
         "config": {
             "seeds": args.seeds,
+            "tpe_seeds": min(args.seeds, args.tpe_seeds),
             "noise": args.noise,
             "schedules": {preset: schedule_of(preset) for preset in args.presets},
             "torch": torch.__version__,

@@ -296,7 +296,8 @@ def plan(scheduler: Scheduler, args: argparse.Namespace) -> None:
         if (piece["controller"], piece["seed"]) == PROXY_SOURCE and "proxy" in args.parts:
             scheduler.add(0, "proxy scores", lambda: proxy_scores_piece(piece, args.reward_seeds, args.proxy_archs), after_proxy)
         if "controllers" in args.parts and piece["top"]:
-            retrain_all(piece["top"][0]["arch"], 2)
+            # As urgent as the proxy's retrains: an interrupted run then has both halves.
+            retrain_all(piece["top"][0]["arch"], 1)
 
     def after_proxy(piece: dict[str, Any]) -> None:
         for row in piece["architectures"]:
@@ -321,6 +322,16 @@ def _mean_std(values: list[float]) -> str:
     if len(values) == 1:
         return f"{values[0]:.2f} (n = 1)"
     return f"{statistics.mean(values):.2f} ± {statistics.stdev(values):.2f} (n = {len(values)})"
+
+
+def _entropy_drops(runs: list[list[dict[str, Any]]]) -> str:
+    """Mean fall of the policy's entropy from the first to the last iteration, per stage."""
+    drops = []
+    for stage in range(len(runs[0])):
+        values = [1 - r[stage]["entropy"][1] / r[stage]["entropy"][0] for r in runs
+                  if len(r) > stage and None not in r[stage]["entropy"] and r[stage]["entropy"][0] > 0]
+        drops.append(f"{100 * statistics.mean(values):.0f}%" if values else "-")
+    return " / ".join(drops)
 
 
 def _cached_retrains() -> dict[tuple[str, int], dict[str, Any]]:
@@ -420,11 +431,14 @@ def table(summary: dict[str, Any]) -> str:
         lines.append("")
     if summary["controllers"]:
         lines += ["### Controllers at equal budget (default search, top-1 retrained)", "",
-                  "| controller | searches | evaluations each | top-1 retrained FID | top-1 retrained IS | search minutes |",
-                  "|---|---|---|---|---|---|"]
+                  "| controller | searches | evaluations each | best full-architecture reward seen | top-1 re-scored reward "
+                  "| top-1 retrained FID | top-1 retrained IS | entropy drop per stage | search minutes |",
+                  "|---|---|---|---|---|---|---|---|---|"]
         for name, c in summary["controllers"].items():
-            lines.append(f"| {name} | {c['searches']} | {c['evaluations']} | {_mean_std(c['fid_all'])} | "
-                         f"{_mean_std(c['is_all'])} | {_mean_std(c['minutes'])} |")
+            seen = [curve[-1] for curve in c["best_so_far"] if curve and curve[-1] is not None]
+            lines.append(f"| {name} | {c['searches']} | {c['evaluations']} | {_mean_std(seen)} | "
+                         f"{_mean_std([t['reward'] for t in c['tops']])} | {_mean_std(c['fid_all'])} | "
+                         f"{_mean_std(c['is_all'])} | {_entropy_drops(c['stages'])} | {_mean_std(c['minutes'])} |")
     return "\n".join(lines)
 
 

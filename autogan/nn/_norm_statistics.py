@@ -44,11 +44,13 @@ def restore_running_statistics(module: nn.Module, saved: dict[str, torch.Tensor]
 def recalibrate_batch_norms(
     module: nn.Module, forward: Callable[[int], torch.Tensor], samples: int, batch_size: int = 500
 ) -> None:
-    """Replace every BatchNorm's running statistics by their exact average over ``samples`` inputs.
+    """Replace every BatchNorm's running statistics by their average over ``samples`` inputs.
 
-    ``forward(n)`` runs ``n`` fresh inputs through ``module``.  ``momentum=None`` makes
-    PyTorch keep a cumulative average, so the result is the pooled statistic of all
-    batches, not an exponential one dominated by the last.  Norms that ``forward`` never
+    ``forward(n)`` runs ``n`` fresh inputs through ``module``, in batches of ``batch_size``.
+    ``momentum=None`` makes PyTorch keep an equal-weight average of the batches'
+    statistics rather than an exponential one dominated by the last batch; with equal
+    batches (or one, as with the search's default of 128 samples) the mean is exactly
+    that of all the inputs.  Norms that ``forward`` never
     reaches keep zero mean and unit variance, and the module is left in eval mode.
     """
     norms = batch_norms(module)
