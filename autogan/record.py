@@ -21,13 +21,15 @@ from __future__ import annotations
 
 import json
 import os
+import pickle
+import warnings
 from pathlib import Path
 from typing import Any, Iterator
 
 import torch
 
 from autogan.config import Config
-from autogan.errors import ConfigError, MissingFileError, UserError
+from autogan.errors import ConfigError, MissingFileError, UserError, first_line
 from autogan.files import DirectoryLock, atomic_torch_save, atomic_write_bytes, remove_dead_temporaries
 
 STATE_VERSION = 1
@@ -39,12 +41,24 @@ def load_checkpoint_file(path: Path, *, what: str = "checkpoint") -> dict[str, A
     path = Path(path)
     if not path.is_file():
         raise MissingFileError(f"{what} {path}: not found")
+    if path.stat().st_size == 0:
+        raise UserError(f"{what} {path}: the file is empty; it was cut off (a full disk?) or is not an autogan checkpoint")
     try:
-        data = torch.load(path, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():
+            # The safe unpickler warns about pickle protocols before it refuses; the refusal is what we report.
+            warnings.simplefilter("ignore")
+            data = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        if "allowed global" in str(exc):
+            problem = "holds Python objects besides tensors, which autogan does not unpickle (that could run code)"
+        else:
+            problem = "is damaged, not a torch file, or holds objects that only an unsafe unpickler reads"
+        raise UserError(f"{what} {path}: {problem}; pass a checkpoint that autogan wrote") from None
+    except OSError:
+        raise  # a disk or permission problem, not a damaged file: the CLI names it
     except Exception as exc:  # torch raises many types for a damaged file
         raise UserError(
-            f"{what} {path}: cannot be read ({type(exc).__name__}: {str(exc).splitlines()[0][:160]}); "
-            "it is corrupt or not an autogan checkpoint"
+            f"{what} {path}: cannot be read ({first_line(exc)}); it is corrupt or not an autogan checkpoint"
         ) from None
     if not isinstance(data, dict):
         raise UserError(f"{what} {path}: holds a {type(data).__name__}, not an autogan checkpoint dict")
@@ -131,6 +145,8 @@ class RunRecord:
         """
         record = cls(path)
         text = config.to_toml()
+        if record.path.exists() and not record.path.is_dir():
+            raise ConfigError(f"run directory {record.path}: is a file, not a directory; choose another --out")
         if record.config_path.exists():
             if record.config_path.read_text() != text:
                 raise ConfigError(
@@ -154,6 +170,10 @@ class RunRecord:
     @classmethod
     def open(cls, path: Path | str) -> "RunRecord":
         record = cls(path)
+        if record.path.exists() and not record.path.is_dir():
+            raise UserError(
+                f"run directory {record.path}: is a file, not a directory; pass the directory that `autogan search` printed"
+            )
         if not record.path.is_dir():
             raise MissingFileError(f"run directory {record.path}: not found; pass the directory that `autogan search` printed")
         if not record.config_path.is_file():

@@ -14,7 +14,7 @@ import torch
 import torch.nn as nn
 from torch_fidelity.feature_extractor_inceptionv3 import URL_INCEPTION_V3, FeatureExtractorInceptionV3
 
-from autogan.errors import MissingFileError, UserError
+from autogan.errors import MissingFileError, UserError, first_line
 from autogan.log import logger
 from autogan.metrics.cache import file_sha256
 
@@ -87,7 +87,7 @@ def load_inception(weights_path: str | os.PathLike | None = None) -> tuple[Featu
     try:
         module = FeatureExtractorInceptionV3("inception-v3-compat", list(INCEPTION_FEATURES), feature_extractor_weights_path=str(path))
     except RuntimeError as exc:
-        raise UserError(f"{path} does not hold torch-fidelity's Inception weights ({str(exc).splitlines()[0]}): {_where_to_put_it()}") from exc
+        raise UserError(f"{path} does not hold torch-fidelity's Inception weights ({first_line(exc)}): {_where_to_put_it()}") from exc
     return module, path, digest
 
 
