@@ -6,6 +6,8 @@ are SVG drawn here.  No JavaScript, no external URL, no Graphviz binary.
 
 Everything is read from the run record, which a running search keeps
 appending to; a line that the search is in the middle of writing is skipped.
+A damaged line elsewhere is skipped too, and named in ``RunSummary.notes``:
+every good row is still shown.
 """
 
 from __future__ import annotations
@@ -40,7 +42,8 @@ class RunSummary:
     iterations: list[dict[str, Any]]
     state: dict[str, Any] | None
     latest_grid: Path | None = None
-    notes: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # what the reader had to skip or could not find
+    has_checkpoint: bool = False
 
     @property
     def num_cells(self) -> int:
@@ -56,7 +59,14 @@ class RunSummary:
         return [int(r["global_iteration"]) for r in self.policy_rows if r.get("reset")]
 
     @property
+    def state_missing(self) -> bool:
+        """The search has checkpointed (so it wrote state.json), yet there is none."""
+        return self.state is None and (self.has_checkpoint or bool(self.evaluations) or bool(self.iterations))
+
+    @property
     def status(self) -> str:
+        if self.state_missing:
+            return "unknown: state.json is missing"
         if self.state is None:
             return "started, no iteration finished yet"
         if self.state.get("phase") == "done":
@@ -68,16 +78,29 @@ class RunSummary:
 
 
 def load_run(path: Path | str) -> RunSummary:
-    """Read a run directory; a missing or foreign directory is a ``MissingFileError``."""
+    """Read a run directory; a missing or foreign directory is a ``MissingFileError``.
+
+    Damaged lines of the record are skipped and described in ``notes``.
+    """
     record = RunRecord.open(path)
+    evaluations, damaged_evaluations = record.read_evaluations()
+    iterations, damaged_iterations = record.read_iterations()
     summary = RunSummary(
         path=record.path,
         config=record.config(),
-        evaluations=record.evaluations(),
-        iterations=record.iterations(),
+        evaluations=evaluations,
+        iterations=iterations,
         state=record.read_state(),
         latest_grid=latest_sample_grid(record.samples_dir),
+        has_checkpoint=record.checkpoint_path.is_file(),
     )
+    for damage in (*damaged_evaluations, *damaged_iterations):
+        summary.notes.append(f"{damage}; skipped, every other row is shown")
+    if summary.state_missing:
+        summary.notes.append(
+            f"{record.state_path}: missing, so where the search stands is unknown; the rows below are read from "
+            f"the record; `autogan search --resume {record.path}` writes it again from the checkpoint"
+        )
     return summary
 
 
@@ -509,6 +532,7 @@ def render_html(summary: RunSummary, ranking: Sequence[RankedArchitecture], what
         f"{len(summary.evaluations)} evaluations · {len(summary.policy_rows)} search iterations · "
         f"{len(summary.resets)} dynamic resets · controller {_esc(summary.config.search.controller)} · "
         f"dataset {_esc(summary.config.data.dataset)}</p>",
+        *(f'<p class="meta warning"><b>Warning:</b> {_esc(note)}</p>' for note in summary.notes),
         f"<h2>Ranked architectures</h2><p class=\"meta\">Ranked: {_esc(what)}, by mean reward "
         "(Inception Score of the shared-weight supernet) over all valid evaluations.</p>",
         _ranking_table(rows),

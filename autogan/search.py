@@ -29,7 +29,7 @@ import numpy as np
 from search_spaces import Architecture, SearchSpace
 
 from autogan.config import Config
-from autogan.errors import ConfigError, UserError
+from autogan.errors import ConfigError, UserError, shown
 from autogan.log import logger
 from autogan.files import atomic_write_bytes
 from autogan.record import RunRecord
@@ -122,20 +122,28 @@ class Search:
     ):
         self.hooks = hooks or SearchHooks()
         self.progress = progress
+        fresh = made_directory = False
         if resume:
             self.record = RunRecord.open(run_dir)
         else:
             # Before anything is written: a search that cannot start leaves no run directory.
             _check_inputs(config)
+            fresh = not RunRecord(run_dir).config_path.exists()
+            made_directory = not Path(run_dir).exists()
             self.record = RunRecord.create(run_dir, config)
         self._lock = self.record.lock()
         try:
             if resume:
+                self.record.check_damage()
                 config = self.record.config()
                 _check_inputs(config)
             self.config = config
             self._start(backend, resume)
         except BaseException:
+            if fresh:
+                # Nothing was searched yet: leave nothing that would make a retry with a fixed config look
+                # like "a different config".
+                self.record.discard_unstarted(remove_directory=made_directory)
             self._lock.release()
             raise
 
@@ -197,8 +205,14 @@ class Search:
             checkpoint = self.record.load_checkpoint()
             if checkpoint.get("version") != CHECKPOINT_VERSION:
                 raise UserError(
-                    f"search checkpoint {self.record.checkpoint_path}: version {checkpoint.get('version')} "
+                    f"search checkpoint {self.record.checkpoint_path}: version {shown(checkpoint.get('version'))} "
                     f"is not {CHECKPOINT_VERSION}; resume it with the autogan version that wrote it"
+                )
+            missing = {"trainer", "controller", "beam", "progress"} - checkpoint.keys()
+            if missing:
+                raise UserError(
+                    f"search checkpoint {self.record.checkpoint_path}: has no {sorted(missing)}, so it is not a "
+                    "search checkpoint; restore the file autogan wrote or start a new search"
                 )
             self._trainer_call("load_state_dict", checkpoint["trainer"]).result()
             self.controller.load_state_dict(checkpoint["controller"])
@@ -215,6 +229,9 @@ class Search:
         kept = [r for r in iterations if _position(r) < committed_upto]
         if len(kept) != len(iterations):
             self.record.rewrite_iterations(kept)
+        if self.record.checkpoint_path.exists() and self.record.read_state() is None:
+            logger.warning("resume: %s was missing; written again from the checkpoint", self.record.state_path)
+            self._write_state()
         logger.info(
             "resume: stage %d, iteration %d (%s)",
             self.progress_state["stage"],
@@ -261,13 +278,15 @@ class Search:
             "config": self.config.to_dict(),
         }
         self.record.save_checkpoint(checkpoint)
-        self.record.write_state(
-            {
-                **self.progress_state,
-                "beam": [{"arch": str(e.arch), "score": e.score} for e in self.beam.entries],
-                "controller": self.config.search.controller,
-            }
-        )
+        self._write_state()
+
+    def _write_state(self) -> None:
+        state = {
+            **self.progress_state,
+            "beam": [{"arch": str(e.arch), "score": e.score} for e in self.beam.entries],
+            "controller": self.config.search.controller,
+        }
+        self.record.write_state(state)
 
     # --- pieces of an iteration -------------------------------------------------------
 

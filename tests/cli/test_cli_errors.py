@@ -76,7 +76,7 @@ def test_pickle_checkpoint_is_refused_without_warnings_first(capsys, tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("always")  # whatever filters the test run sets, nothing may come before the line
         line = one_error_line(capsys, "sample", path)
-    assert "Python objects besides tensors" in line or "damaged, not a torch file" in line
+    assert "Python objects besides tensors" in line or "corrupt or not an autogan checkpoint" in line
 
 
 def test_checkpoint_of_foreign_objects_names_the_reason(capsys, tmp_path):
