@@ -13,6 +13,8 @@ from typing import Any
 
 #: Longest echo of a user's value inside a message: enough to recognise it, short enough to read.
 ECHO_LIMIT = 80
+#: Paths are quoted whole unless absurd: a user needs all of a real one.
+PATH_LIMIT = 300
 
 
 class UserError(Exception):
@@ -66,14 +68,10 @@ _OS_ERROR_FIXES = {
 }
 
 
-def describe_os_error(exc: OSError) -> str:
-    """One line for an OS error: the file, the problem, the fix."""
-    where = exc.filename if exc.filename is not None else "a file"
+def describe_os_error(exc: OSError, fix: str | None = None) -> str:
+    """One line for an OS error: the file, the problem, and ``fix`` (by default, what usually helps)."""
+    where = str(exc.filename) if exc.filename is not None else "a file"
+    where = where if len(where) <= PATH_LIMIT else shown(where)
     problem = exc.strerror or first_line(exc)
-    fix = _OS_ERROR_FIXES.get(exc.errno or -1, "check the path and its disk")
-    where = str(where) if len(str(where)) <= ECHO_LIMIT else shown(str(where))
+    fix = fix or _OS_ERROR_FIXES.get(exc.errno or -1, "check the path and its disk")
     return f"{where}: {problem}; {fix}"
-
-
-def is_out_of_space(exc: OSError) -> bool:
-    return exc.errno in (errno.ENOSPC, errno.EDQUOT)
