@@ -87,6 +87,7 @@ class RunConfig:
     trainer_gpus: float = 0.0
     overlap: bool = False  # score iteration i while training iteration i+1
     threads: int = 0  # torch threads per worker; 0 leaves torch's default
+    start_timeout: float = 600.0  # seconds a cluster may take to make room for the workers before the search gives up
 
 
 @dataclass(frozen=True)
@@ -137,6 +138,17 @@ class Config:
         for key, value in positive.items():
             if value < 1:
                 raise ConfigError(f"{key}={value}: must be at least 1")
+        resources = {
+            "run.trainer_cpus": self.run.trainer_cpus,
+            "run.trainer_gpus": self.run.trainer_gpus,
+            "run.evaluator_cpus": self.run.evaluator_cpus,
+            "run.evaluator_gpus": self.run.evaluator_gpus,
+        }
+        for key, value in resources.items():
+            if value < 0:
+                raise ConfigError(f"{key}={value:g}: must be 0 or more")
+        if self.run.start_timeout <= 0:
+            raise ConfigError(f"run.start_timeout={self.run.start_timeout:g}: must be a positive number of seconds")
         if self.search.beam_width > self.search.beam_candidates:
             raise ConfigError(
                 f"search.beam_width={self.search.beam_width} is larger than search.beam_candidates="
