@@ -72,7 +72,9 @@ def main(argv: list[str] | None = None) -> int:
         try:
             code = int(args.func(args) or 0)
         except (UserError, InvalidArchitecture) as exc:
-            return _fail(args.command, str(exc), held)
+            # A worker's error comes back wrapped in the backend's report; its own message is the one to act on.
+            cause = getattr(exc, "cause", None)
+            return _fail(args.command, str(cause if isinstance(cause, (UserError, InvalidArchitecture)) else exc), held)
         except OSError as exc:
             return _fail(args.command, describe_os_error(exc), held)
         except KeyboardInterrupt:
@@ -96,7 +98,7 @@ def _show_warnings(held: list[warnings.WarningMessage]) -> None:
 
 def one_line(message: str) -> str:
     """``message`` as a single readable line, whatever a library put into it."""
-    text = " ".join(message.split())
+    text = " ".join("".join(ch if ch.isprintable() else " " for ch in message).split())
     if len(text) > MESSAGE_LIMIT:
         head, tail = MESSAGE_LIMIT * 2 // 3, MESSAGE_LIMIT // 3
         text = f"{text[:head]} … ({len(text) - head - tail:,} characters cut) … {text[-tail:]}"

@@ -236,8 +236,8 @@ def read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(f"config {path}: not UTF-8 text, so not a TOML file; pass a TOML config") from None
     except RecursionError:
         raise ConfigError(f"config {path}: nested too deeply to read; a config is a few flat tables") from None
-    except ValueError as exc:  # tomllib's refusal of an integer of thousands of digits
-        raise ConfigError(f"config {path}: a value cannot be read ({exc}); give values of ordinary size") from None
+    except ValueError:  # tomllib's refusal of an integer of thousands of digits
+        raise ConfigError(f"config {path}: an integer has thousands of digits; give values of ordinary size") from None
     except OSError as exc:
         raise ConfigError(f"config {path}: cannot be read ({exc.strerror}); pass a readable TOML file") from None
 

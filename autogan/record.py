@@ -49,6 +49,8 @@ _STATE_FIX = "delete it and `autogan search --resume {run}` writes it again from
 def load_checkpoint_file(path: Path, *, what: str = "checkpoint") -> dict[str, Any]:
     """``torch.load(weights_only=True)`` with errors a user can act on."""
     path = Path(path)
+    if path.is_dir():
+        raise UserError(f"{what} {path}: is a directory; pass the checkpoint file inside it (such as latest.pt)")
     if not path.is_file():
         raise MissingFileError(f"{what} {path}: not found")
     if path.stat().st_size == 0:

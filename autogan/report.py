@@ -22,7 +22,7 @@ from typing import Any, Sequence
 
 from search_spaces import Architecture
 
-from autogan.errors import UserError
+from autogan.errors import DamagedRecordError, UserError, describe_os_error
 from autogan.record import RunRecord
 from autogan.search import RankedArchitecture, rank_architectures
 
@@ -44,6 +44,7 @@ class RunSummary:
     latest_grid: Path | None = None
     notes: list[str] = field(default_factory=list)  # what the reader had to skip or could not find
     has_checkpoint: bool = False
+    state_damaged: bool = False
 
     @property
     def num_cells(self) -> int:
@@ -65,6 +66,8 @@ class RunSummary:
 
     @property
     def status(self) -> str:
+        if self.state_damaged:
+            return "unknown: state.json is damaged"
         if self.state_missing:
             return "unknown: state.json is missing"
         if self.state is None:
@@ -85,18 +88,26 @@ def load_run(path: Path | str) -> RunSummary:
     record = RunRecord.open(path)
     evaluations, damaged_evaluations = record.read_evaluations()
     iterations, damaged_iterations = record.read_iterations()
+    notes = [f"{damage}; skipped, every other row is shown" for damage in (*damaged_evaluations, *damaged_iterations)]
+    try:
+        state = record.read_state()
+        state_damaged = False
+    except DamagedRecordError as exc:
+        # The state only says where the search stands; the rows it summarises are still worth showing.
+        state, state_damaged = None, True
+        notes.append(str(exc))
     summary = RunSummary(
         path=record.path,
         config=record.config(),
         evaluations=evaluations,
         iterations=iterations,
-        state=record.read_state(),
+        state=state,
         latest_grid=latest_sample_grid(record.samples_dir),
         has_checkpoint=record.checkpoint_path.is_file(),
+        notes=notes,
+        state_damaged=state_damaged,
     )
-    for damage in (*damaged_evaluations, *damaged_iterations):
-        summary.notes.append(f"{damage}; skipped, every other row is shown")
-    if summary.state_missing:
+    if summary.state_missing and not state_damaged:
         summary.notes.append(
             f"{record.state_path}: missing, so where the search stands is unknown; the rows below are read from "
             f"the record; `autogan search --resume {record.path}` writes it again from the checkpoint"
@@ -613,5 +624,5 @@ def write_report(summary: RunSummary, ranking: Sequence[RankedArchitecture], wha
     try:
         atomic_write_bytes(path, render_html(summary, ranking, what).encode("utf-8"))
     except OSError as exc:
-        raise UserError(f"--report {path}: cannot be written ({exc.strerror}); choose a writable path") from None
+        raise UserError(f"--report {path}: cannot be written ({describe_os_error(exc)})") from None
     return path

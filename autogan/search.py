@@ -571,7 +571,9 @@ def _check_inputs(config: Config) -> None:
     """
     from autogan.data import get_dataset
     from autogan.metrics import get_extractor
+    from autogan.train import get_loss
 
+    get_loss(config.train.loss)
     data = config.data
     get_dataset(data.dataset, root=data.root or None, download=data.download, channels=data.channels)
     get_extractor(config.search.extractor, device="cpu", weights_path=config.search.inception_weights or None)

@@ -35,7 +35,7 @@ def parse_arch_text(text: str, *, source: str) -> Architecture:
     stripped = text.strip()
     if not stripped:
         raise InvalidArchitecture(f"{source}: it is empty; expected an architecture")
-    if stripped.startswith("{"):
+    if stripped.startswith(("{", "[")):
         return Architecture.from_json(stripped)
     if all(part.lstrip("-").isdigit() for part in stripped.replace(",", " ").split()):
         return Architecture.from_autogan_vector(parse_int_vector(stripped, source=source))
@@ -61,8 +61,11 @@ def load_arch_argument(args: argparse.Namespace, space: SearchSpace | None = Non
         arch = Architecture.from_autogan_vector(parse_int_vector(args.autogan_vector, source="--autogan-vector"))
     elif args.arch is not None:
         path = Path(args.arch)
-        if _is_file(path):
+        kind = _kind(path)
+        if kind == "file":
             arch = parse_arch_text(_read_arch_file(path), source=f"ARCH file {path}")
+        elif kind == "directory":
+            raise UserError(f"ARCH file {path}: is a directory; pass an architecture file or a canonical string")
         elif path.suffix in {".json", ".txt"} or "/" in args.arch and "," not in args.arch:
             raise UserError(
                 f"ARCH file {shown(str(path))}: not found; pass an existing file or a canonical architecture string"
@@ -74,11 +77,12 @@ def load_arch_argument(args: argparse.Namespace, space: SearchSpace | None = Non
     return space.validate(arch)
 
 
-def _is_file(path: Path) -> bool:
+def _kind(path: Path) -> str | None:
+    """"file", "directory" or None (nothing there, or no valid path at all)."""
     try:
-        return path.is_file()
+        return "file" if path.is_file() else "directory" if path.is_dir() else None
     except OSError:  # a long canonical string is no valid file name: ENAMETOOLONG
-        return False
+        return None
 
 
 def _read_arch_file(path: Path) -> str:

@@ -43,9 +43,10 @@ def _os_error_line(exc: OSError, run_dir: Path) -> str:
     """A full disk or a read-only directory mid-run: the record is safe, so say how to go on from it."""
     from autogan.record import RunRecord
 
-    if not RunRecord(run_dir).config_path.is_file():
-        return f"{describe_os_error(exc)}, then run the same command again"
     fix = _RUN_DIRECTORY_FIXES.get(exc.errno or -1)
+    if not RunRecord(run_dir).config_path.is_file():
+        # Nothing was recorded: fix the disk and start again, or pick another directory.
+        return describe_os_error(exc) + (", then run the same command again" if fix else "")
     return (
         f"{describe_os_error(exc, fix)}, then `autogan search --resume {run_dir}`; "
         "every result recorded so far is kept"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import pickle
 import tempfile
 import warnings
 from pathlib import Path
@@ -90,6 +91,11 @@ def load_inception(weights_path: str | os.PathLike | None = None) -> tuple[Featu
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # the safe unpickler's remarks; its refusal is what we report
             state = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError:
+        raise UserError(
+            f"{path} is not a plain weights file that torch can load safely (it is damaged, or holds Python objects "
+            f"besides tensors, which are not unpickled as that could run code): {_where_to_put_it()}"
+        ) from None
     except Exception as exc:
         raise UserError(f"{path} is not a plain weights file that torch can load safely ({first_line(exc)}): {_where_to_put_it()}") from None
     del data

@@ -199,3 +199,50 @@ def test_library_warnings_never_precede_the_error_line(capsys, monkeypatch):
         warnings.simplefilter("always")
         line = one_error_line(capsys, "arch", "show", "--autogan-vector", TOP1)
     assert line == "autogan arch: input X: broken; fix it"
+
+
+def test_directories_where_files_belong(capsys, tmp_path):
+    assert "is a directory" in one_error_line(capsys, "arch", "show", tmp_path)
+    assert "is a directory" in one_error_line(capsys, "sample", tmp_path)
+
+
+def test_a_json_list_is_read_as_json(capsys, tmp_path):
+    path = tmp_path / "arch.json"
+    path.write_text("[1, 2]")
+    assert "architecture JSON: expected an object, got list" in one_error_line(capsys, "arch", "show", path)
+
+
+def test_unknown_loss_is_refused_before_the_search_starts(capsys, tmp_path):
+    line = one_error_line(capsys, "search", "--out", tmp_path / "run", "train.loss=" + "z" * 20_000, "run.backend='inprocess'")
+    assert line.startswith("autogan search: train.loss='zzz") and "choose one of" in line and len(line) < 300
+    assert not (tmp_path / "run").exists()
+
+
+def test_worker_errors_show_their_own_message(capsys, monkeypatch):
+    import autogan.commands.arch as arch_command
+    from autogan.errors import ConfigError
+
+    class WrappedByABackend(ConfigError):
+        """Like Ray's report of a worker's error: its text is a remote traceback, its cause the real error."""
+
+        def __init__(self, cause):
+            super().__init__("\x1b[36mray::Worker.run()\x1b[39m Traceback ... ^^^^")
+            self.cause = cause
+
+    def fail(arch):
+        raise WrappedByABackend(ConfigError("train.loss='x': not a known loss; choose one of hinge"))
+
+    monkeypatch.setattr(arch_command, "describe_arch", fail)
+    line = one_error_line(capsys, "arch", "show", "--autogan-vector", TOP1)
+    assert line == "autogan arch: train.loss='x': not a known loss; choose one of hinge"
+
+
+def test_writing_under_a_file_names_the_file(tmp_path):
+    from autogan.files import atomic_write_bytes
+
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
+    with pytest.raises(NotADirectoryError) as caught:
+        atomic_write_bytes(blocker / "r.html", b"report")
+    assert caught.value.filename == str(blocker) and blocker.read_text() == "x"
+    assert "a part of the path is a file" in describe_os_error(caught.value)

@@ -127,10 +127,12 @@ def test_resume_refuses_a_damaged_record_and_leaves_it_as_it_is(capsys, run_copy
 )
 def test_damaged_state_json(capsys, run_copy, content, problem):
     RunRecord(run_copy).state_path.write_text(content)
-    for argv in (["inspect", run_copy], ["search", "--resume", run_copy]):
-        code, out, err = run_cli(capsys, *argv)
-        assert code == 2 and len(err.splitlines()) == 1
-        assert problem in err and "autogan search --resume" in err
+    data, err = ranked_archs(capsys, run_copy)  # the rows are still shown
+    assert data["status"] == "unknown: state.json is damaged" and data["architectures"]
+    assert problem in err
+    code, out, err = run_cli(capsys, "search", "--resume", run_copy)
+    assert code == 2 and len(err.splitlines()) == 1
+    assert problem in err and "autogan search --resume" in err
 
 
 def test_run_files_that_are_directories(capsys, run_copy):
