@@ -53,6 +53,22 @@ def test_full_disk_mid_run_then_resume_keeps_every_result(capsys, monkeypatch, t
     assert all(row in rows for row in recorded)  # nothing recorded before the failure was dropped
 
 
+def test_resume_writes_a_missing_state_again(capsys, tmp_path, tiny_overrides_for):
+    run = tmp_path / "run"
+    overrides = tiny_overrides_for("run.backend='inprocess'", cells=2, iterations=1)
+    assert main(["search", "--out", str(run), *overrides]) == 0
+    record = RunRecord(run)
+    finished = record.read_state()
+    record.state_path.unlink()
+    capsys.readouterr()
+    assert main(["inspect", str(run), "--json"]) == 0
+    assert '"status": "unknown: state.json is missing"' in capsys.readouterr().out
+    assert main(["search", "--resume", str(run)]) == 0
+    again = record.read_state()
+    assert again["phase"] == "done" and again["beam"] == finished["beam"]
+    assert record.evaluations() and len(record.evaluations()) == EVALUATIONS
+
+
 @pytest.mark.parametrize(
     "code, fix",
     [(errno.EROFS, "make its file system writable again"), (errno.EACCES, "make the run directory writable again")],
