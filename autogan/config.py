@@ -37,6 +37,9 @@ class ModelConfig:
     df: int = 32
     latent_dim: int = 128
     bottom_width: int = 4
+    # "clean": a cell's skip output is its first conv's output; "reference": it also carries
+    # the skips the cell received, as AutoGAN's in-place add does.
+    skip_semantics: str = "clean"
 
 
 @dataclass(frozen=True)
@@ -63,10 +66,20 @@ class SearchConfig:
     archs_per_iteration: int = 8  # controller steps per iteration; the paper: 30
     controller: str = "rnn"  # rnn | random | tpe
     controller_lr: float = 3.5e-4
+    controller_update: str = "per_sample"  # per_sample: one step per reward, as the paper's loop | batch
+    controller_epochs: int = 1  # passes over each batch of rewards (PPO-clipped after the first step)
     entropy_weight: float = 1e-3
     baseline_decay: float = 0.9
     reward_samples: int = 500  # images per Inception Score; the paper: 5,000
     reward_splits: int = 10
+    # How a shared BatchNorm is set before an architecture is scored: "recalibrate" recomputes its
+    # statistics on calibration_samples of that architecture's own images, "batch" scores with batch
+    # statistics, "running" uses the statistics the supernet ran up over all architectures.
+    reward_norm: str = "recalibrate"
+    calibration_samples: int = 128
+    # The final ranking: the beam and the run's best, at least 2 * top_k, re-scored on the final
+    # supernet with this many reward seeds each.
+    rescore_seeds: int = 3
     extractor: str = "digits-classifier"  # inception-v3 on real datasets
     inception_weights: str = ""  # explicit path; else AUTOGAN_INCEPTION_WEIGHTS or torch-fidelity's cache
     beam_candidates: int = 10  # M
@@ -129,6 +142,9 @@ class Config:
             "train.d_steps_per_iteration": self.train.d_steps_per_iteration,
             "search.archs_per_iteration": self.search.archs_per_iteration,
             "search.reward_samples": self.search.reward_samples,
+            "search.controller_epochs": self.search.controller_epochs,
+            "search.calibration_samples": self.search.calibration_samples,
+            "search.rescore_seeds": self.search.rescore_seeds,
             "search.beam_candidates": self.search.beam_candidates,
             "search.beam_width": self.search.beam_width,
             "run.evaluators": self.run.evaluators,
@@ -163,6 +179,9 @@ class Config:
             "train.step": (self.train.step, ("one_stage", "two_stage")),
             "run.backend": (self.run.backend, ("ray", "inprocess")),
             "run.device": (self.run.device, ("auto", "cpu", "cuda")),
+            "search.controller_update": (self.search.controller_update, ("per_sample", "batch")),
+            "search.reward_norm": (self.search.reward_norm, ("recalibrate", "batch", "running")),
+            "model.skip_semantics": (self.model.skip_semantics, ("clean", "reference")),
         }
         for key, (value, allowed) in choices.items():
             if value not in allowed:

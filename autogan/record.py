@@ -42,6 +42,8 @@ from autogan.files import DirectoryLock, atomic_torch_save, atomic_write_bytes, 
 
 STATE_VERSION = 1
 CHECKPOINT_NAME = "latest.pt"
+# What an evaluation row scored: a policy sample, a beam candidate, or a final re-scoring.
+EVALUATION_KINDS = ("policy", "beam", "rescore")
 # state.json is derived from the checkpoint, so a resume can always write it again.
 _STATE_FIX = "delete it and `autogan search --resume {run}` writes it again from the checkpoint"
 
@@ -123,8 +125,8 @@ def evaluation_row_problem(row: Any) -> str | None:
     problem = _position_problem(row, ("stage", "iteration", "index"))
     if problem:
         return problem
-    if row.get("kind") not in ("policy", "beam"):
-        return f"'kind' is {shown(row.get('kind'), 40)}, not 'policy' or 'beam'"
+    if row.get("kind") not in EVALUATION_KINDS:
+        return f"'kind' is {shown(row.get('kind'), 40)}, not one of {list(EVALUATION_KINDS)}"
     if "reward" not in row:
         return "the row has no 'reward'"
     if row["reward"] is not None and not _is_number(row["reward"]):

@@ -168,7 +168,7 @@ def format_table(rows: Sequence[dict[str, Any]]) -> str:
     body = [
         (
             str(r["rank"]),
-            f"{r['mean_reward']:.3f} ± {r['std_reward']:.3f}",
+            _reward_text(r),
             str(r["evaluations"]),
             str(r["stage"]),
             _vector_text(r["autogan_vector"]),
@@ -544,9 +544,9 @@ def render_html(summary: RunSummary, ranking: Sequence[RankedArchitecture], what
         f"{len(summary.resets)} dynamic resets · controller {_esc(summary.config.search.controller)} · "
         f"dataset {_esc(summary.config.data.dataset)}</p>",
         *(f'<p class="meta warning"><b>Warning:</b> {_esc(note)}</p>' for note in summary.notes),
-        f"<h2>Ranked architectures</h2><p class=\"meta\">Ranked: {_esc(what)}, by mean reward "
-        "(Inception Score of the shared-weight supernet) over all valid evaluations.</p>",
+        f"<h2>Ranked architectures</h2><p class=\"meta\">Ranked: {_esc(what)}, {_esc(_basis_text(ranking))}.</p>",
         _ranking_table(rows),
+        _learning_table(summary),
         "<h2>Architectures</h2>",
         '<p class="legend"><span><i class="swatch" style="background:#2b6cb0"></i>pre-activation cell</span>'
         '<span><i class="swatch" style="background:#b7791f"></i>post-activation cell</span>'
@@ -581,6 +581,42 @@ def render_html(summary: RunSummary, ranking: Sequence[RankedArchitecture], what
     return "\n".join(parts)
 
 
+def _basis_text(ranking: Sequence[RankedArchitecture]) -> str:
+    if ranking and ranking[0].basis == "final":
+        return ("the final ranking: each candidate (the final beam and the run's best) re-scored on the final "
+                "supernet with several seeds, mean Inception Score ± std over those seeds")
+    return ("provisional: mean Inception Score over the rewards each architecture got during the run, "
+            "taken at different iterations; the final re-scoring replaces it when the search ends")
+
+
+def _learning_table(summary: RunSummary) -> str:
+    from autogan.learning import stage_learning
+
+    stages = stage_learning(summary.iterations)
+    if not stages:
+        return ""
+    rows = "".join(
+        f"<tr><td class=\"num\">{s.stage}</td><td class=\"num\">{s.iterations}</td>"
+        f"<td class=\"num\">{_pair(s.entropy_first, s.entropy_last)}</td>"
+        f"<td class=\"num\">{'-' if s.entropy_drop is None else f'{-100 * s.entropy_drop:+.0f}%'}</td>"
+        f"<td class=\"num\">{_pair(s.reward_first, s.reward_last)}</td>"
+        f"<td class=\"num\">{'-' if s.reward_rise is None else f'{s.reward_rise:+.3f}'}</td></tr>"
+        for s in stages
+    )
+    return (
+        "<h3>Did the policy learn?</h3><p class=\"meta\">Per stage, the first and the last iteration: a learning "
+        "controller's entropy falls while the mean reward of its proposals rises.</p>"
+        "<table><thead><tr><th>stage</th><th>iterations</th><th>entropy first → last</th><th>change</th>"
+        "<th>mean reward first → last</th><th>change</th></tr></thead><tbody>" + rows + "</tbody></table>"
+    )
+
+
+def _pair(first: float | None, last: float | None) -> str:
+    if first is None or last is None:
+        return "-"
+    return f"{first:.3f} → {last:.3f}"
+
+
 def _ranking_table(rows: Sequence[dict[str, Any]]) -> str:
     head = (
         "<table class=\"ranking\"><thead><tr><th>rank</th><th>architecture</th><th>AutoGAN vector</th>"
@@ -589,11 +625,17 @@ def _ranking_table(rows: Sequence[dict[str, Any]]) -> str:
     body = "".join(
         f"<tr><td class=\"num\">{r['rank']}</td><td><code>{_esc(r['arch'])}</code></td>"
         f"<td><code>{_esc(_vector_text(r['autogan_vector']))}</code></td>"
-        f"<td class=\"num\">{r['mean_reward']:.3f} ± {r['std_reward']:.3f}</td>"
+        f"<td class=\"num\">{_reward_text(r)}</td>"
         f"<td class=\"num\">{r['evaluations']}</td><td class=\"num\">{r['stage']}</td></tr>"
         for r in rows
     )
     return head + body + "</tbody></table>"
+
+
+def _reward_text(row: dict[str, Any]) -> str:
+    if row["evaluations"] > 1:
+        return f"{row['mean_reward']:.3f} ± {row['std_reward']:.3f}"
+    return f"{row['mean_reward']:.3f} (n = 1)"
 
 
 def _beam_table(summary: RunSummary) -> str:

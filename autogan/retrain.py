@@ -57,6 +57,7 @@ CHECKPOINT_FORMAT = "autogan.retrain"
 CHECKPOINT_VERSION = 1
 RETRAIN_PRESET_PREFIX = "retrain_"
 DEFAULT_RETRAIN_PRESET = "digits"
+SKIP_SEMANTICS = ("clean", "reference")
 
 # Purposes mixed into derived seeds (see autogan.roles.derived_seed); distinct from the search's.
 SEED_G_INIT = 11
@@ -77,6 +78,9 @@ class RetrainModelConfig:
     bottom_width: int = 4
     g_spectral_norm: bool = False  # spectral norm on every G conv/linear (BigGAN); AutoGAN has none
     d_extra_blocks: int = 0  # deeper D for larger images
+    # "clean": a cell's skip output is its first conv's output; "reference": it also carries the
+    # skips the cell received (AutoGAN's in-place add), the network a published vector was trained as.
+    skip_semantics: str = "clean"
 
 
 @dataclass(frozen=True)
@@ -178,6 +182,7 @@ class RetrainConfig:
             "train.loss": (self.train.loss, tuple(LOSSES)),
             "run.device": (self.run.device, ("auto", "cpu", "cuda")),
             "eval.extractor": (self.eval.extractor, tuple(extractor_names())),
+            "model.skip_semantics": (self.model.skip_semantics, SKIP_SEMANTICS),
         }
         for key, (value, allowed) in choices.items():
             if value not in allowed:
@@ -270,7 +275,7 @@ def generator_args(config: RetrainConfig, arch: Architecture) -> dict[str, Any]:
         "latent_dim": config.model.latent_dim,
         "bottom_width": config.model.bottom_width,
         "out_channels": config.data.channels,
-        "skip_out_includes_skip_ins": False,
+        "skip_out_includes_skip_ins": config.model.skip_semantics == "reference",
         "spectral_norm": config.model.g_spectral_norm,
         "seed": derived_seed(config.run.seed, SEED_G_INIT) % 2**31,
     }

@@ -7,6 +7,7 @@ actor rebuilds itself without the driver's help.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import math
 import time
@@ -43,6 +44,7 @@ SEED_TRAIN_STREAM = 2
 SEED_REWARD = 3
 SEED_CONTROLLER = 4
 SEED_SAMPLES = 5
+SEED_CALIBRATION = 6
 
 
 def build_models(config: Config, space: SearchSpace, seed: int, device: torch.device):
@@ -55,6 +57,7 @@ def build_models(config: Config, space: SearchSpace, seed: int, device: torch.de
         latent_dim=config.model.latent_dim,
         bottom_width=config.model.bottom_width,
         out_channels=config.data.channels,
+        skip_out_includes_skip_ins=config.model.skip_semantics == "reference",
         seed=seed % 2**62,
     )
     discriminator = Discriminator(
@@ -247,10 +250,34 @@ class RewardEvaluator:
         self.version: Any = None
 
     def _load(self, weights_box: dict[str, Any]) -> None:
+        from autogan.nn import running_statistics
+
         if weights_box["version"] != self.version:
             self.generator.load_state_dict(_resolve_shared(weights_box["ref"]))
             self.generator.eval()
+            self._trained_statistics = running_statistics(self.generator)
             self.version = weights_box["version"]
+
+    @contextlib.contextmanager
+    def _normalised_for(self, arch: Architecture, seed: int):
+        """The generator with the normalization statistics ``search.reward_norm`` asks for ``arch``."""
+        from autogan.nn import batch_statistics, recalibrate_batch_norms, restore_running_statistics
+
+        search = self.config.search
+        restore_running_statistics(self.generator, self._trained_statistics)
+        if search.reward_norm == "batch":
+            with batch_statistics(self.generator):
+                yield
+            return
+        if search.reward_norm == "recalibrate":
+            z_source = torch.Generator().manual_seed(derived_seed(seed, SEED_CALIBRATION))
+            latent = self.config.model.latent_dim
+            recalibrate_batch_norms(
+                self.generator,
+                lambda n: self.generator(torch.randn(n, latent, generator=z_source).to(self.device), arch),
+                search.calibration_samples,
+            )
+        yield
 
     def score(self, item: dict[str, Any], weights_box: dict[str, Any]) -> dict[str, Any]:
         """``item``: ``{"key", "arch", "seed"}``.  A failed evaluation has ``reward`` NaN and an ``error``."""
@@ -269,7 +296,8 @@ class RewardEvaluator:
 
         result: dict[str, Any] = {"key": item["key"], "arch": item["arch"]}
         try:
-            metrics = evaluate_generator(generate, search.reward_samples, self.extractor, splits=search.reward_splits)
+            with self._normalised_for(arch, int(item["seed"])):
+                metrics = evaluate_generator(generate, search.reward_samples, self.extractor, splits=search.reward_splits)
             finite = math.isfinite(metrics.is_mean)
             result.update(
                 reward=float(metrics.is_mean),
@@ -285,8 +313,9 @@ class RewardEvaluator:
     def sample_images(self, arch: str, n: int, seed: int, weights_box: dict[str, Any]) -> torch.Tensor:
         self._load(weights_box)
         z = torch.randn(n, self.config.model.latent_dim, generator=torch.Generator().manual_seed(seed))
-        with torch.no_grad():
-            return self.generator(z.to(self.device), Architecture.parse(arch)).float().cpu()  # (n, C, H, W)
+        parsed = Architecture.parse(arch)
+        with torch.no_grad(), self._normalised_for(parsed, seed):
+            return self.generator(z.to(self.device), parsed).float().cpu()  # (n, C, H, W)
 
     def ping(self) -> bool:
         return True

@@ -57,6 +57,9 @@ class RankedArchitecture:
     std_reward: float
     evaluations: int
     stage: int
+    #: "final": re-scored on the final supernet with several seeds (the search's answer);
+    #: "during-run": the mean of rewards taken at different iterations (provisional).
+    basis: str = "during-run"
 
     def to_dict(self) -> dict[str, Any]:
         try:
@@ -71,6 +74,7 @@ class RankedArchitecture:
             "std_reward": self.std_reward,
             "evaluations": self.evaluations,
             "stage": self.stage,
+            "basis": self.basis,
         }
 
 
@@ -83,10 +87,17 @@ class SearchHooks:
 
 
 def rank_architectures(evaluations: list[dict[str, Any]], num_cells: int) -> list[RankedArchitecture]:
-    """Full architectures by mean reward over all their valid evaluations (failed ones excluded)."""
+    """Full architectures by mean reward over their valid evaluations (failed ones excluded).
+
+    Once the final re-scoring has rows, only they count: every one of them was scored
+    on the same final supernet, whereas rewards taken during the run rose with the
+    supernet and mostly say when an architecture was scored.
+    """
+    final = [row for row in evaluations if row.get("kind") == "rescore"]
+    basis = "final" if final else "during-run"
     rewards: dict[str, list[float]] = {}
     stages: dict[str, int] = {}
-    for row in evaluations:
+    for row in final or evaluations:
         arch = Architecture.parse(row["arch"])
         reward = row.get("reward")
         if len(arch.cells) != num_cells or reward is None or not math.isfinite(reward):
@@ -102,9 +113,25 @@ def rank_architectures(evaluations: list[dict[str, Any]], num_cells: int) -> lis
             std_reward=float(np.std(values)),
             evaluations=len(values),
             stage=stages[text],
+            basis=basis,
         )
         for rank, (text, values) in enumerate(ordered, start=1)
     ]
+
+
+def rescore_candidates(
+    beam: list[Architecture], evaluations: list[dict[str, Any]], num_cells: int, count: int
+) -> list[Architecture]:
+    """The final beam, then the run's best by during-run reward, distinct, ``count`` at least."""
+    # A resumed re-scoring has some of its own rows already: they must not change the choice.
+    during_run = [row for row in evaluations if row.get("kind") != "rescore"]
+    chosen: list[Architecture] = []
+    for arch in beam + [r.arch for r in rank_architectures(during_run, num_cells)]:
+        if len(chosen) >= max(count, len(beam)):
+            break
+        if arch not in chosen:
+            chosen.append(arch)
+    return chosen
 
 
 class Search:
@@ -159,7 +186,7 @@ class Search:
                 search.controller,
                 self.space,
                 seed=derived_seed(config.run.seed, SEED_CONTROLLER) % 2**31,
-                **_controller_options(search),
+                **controller_options(search),
             )
         except ValueError as exc:
             raise ConfigError(f"search.controller={search.controller!r}: {exc}") from None
@@ -245,7 +272,8 @@ class Search:
             self.record.rewrite_iterations(kept)
         if self.record.checkpoint_path.exists() and self.record.read_state() is None:
             logger.warning("resume: %s was missing; written again from the checkpoint", self.record.state_path)
-            self._write_state()
+            done = self.progress_state["phase"] == "done"
+            self._write_state([r.to_dict() for r in self.ranking()[: self.config.search.top_k]] if done else None)
         logger.info(
             "resume: stage %d, iteration %d (%s)",
             self.progress_state["stage"],
@@ -280,7 +308,7 @@ class Search:
                     raise
                 time.sleep(0.5)
 
-    def _checkpoint(self, trainer_state: Any = None) -> None:
+    def _checkpoint(self, trainer_state: Any = None, *, top: list[dict[str, Any]] | None = None) -> None:
         trainer_state = trainer_state or self._trainer_call("state_dict")
         checkpoint = {
             "version": CHECKPOINT_VERSION,
@@ -292,15 +320,17 @@ class Search:
             "config": self.config.to_dict(),
         }
         self.record.save_checkpoint(checkpoint)
-        self._write_state()
+        self._write_state(top)
 
-    def _write_state(self) -> None:
-        state = {
-            **self.progress_state,
-            "beam": [{"arch": str(e.arch), "score": e.score} for e in self.beam.entries],
-            "controller": self.config.search.controller,
-        }
-        self.record.write_state(state)
+    def _write_state(self, top: list[dict[str, Any]] | None = None) -> None:
+        self.record.write_state(
+            {
+                **self.progress_state,
+                "beam": [{"arch": str(e.arch), "score": e.score} for e in self.beam.entries],
+                "controller": self.config.search.controller,
+                **({"top": top} if top is not None else {}),
+            }
+        )
 
     # --- pieces of an iteration -------------------------------------------------------
 
@@ -314,7 +344,7 @@ class Search:
     def _score(self, stage: int, iteration: int, kind: str, archs: list[Architecture], weights_box: dict) -> list[dict]:
         """Rewards for ``archs``, reusing any uncommitted record of the same key and architecture."""
         seed = self.config.run.seed
-        kind_code = 0 if kind == "policy" else 1
+        kind_code = _KIND_ORDER[kind]
         items, slots, results = [], [], [None] * len(archs)
         for index, arch in enumerate(archs):
             key = (stage, iteration, kind, index)
@@ -391,11 +421,14 @@ class Search:
                 self.controller.set_stage(stage)
                 bar.set_postfix_str(f"stage {stage}/{self.space.num_cells}")
                 try:
-                    if self.progress_state["phase"] == "policy":
+                    phase = self.progress_state["phase"]
+                    if phase == "policy":
                         self._iteration(stage, self.progress_state["iteration"])
                         bar.update(1)
-                    else:
+                    elif phase == "beam":
                         self._end_stage(stage)
+                    else:
+                        self._rescore(stage)
                 except Exception as exc:
                     if not is_worker_death(exc):
                         raise
@@ -515,17 +548,39 @@ class Search:
         if stage < self.space.num_cells:
             self.progress_state.update(stage=stage + 1, iteration=0, phase="policy")
         else:
-            self.progress_state.update(phase="done")
+            self.progress_state.update(phase="rescore")
         self.record.append_iteration(
             {"stage": stage, "iteration": iteration, "phase": "beam", "global_iteration": self.progress_state["global_iteration"],
              "beam": [{"arch": str(e.arch), "score": e.score} for e in self.beam.entries], "time": time.time()}
         )
         self._checkpoint()
-        if self.progress_state["phase"] == "done":
-            ranking = self.ranking()
-            state = self.record.read_state() or {}
-            state["top"] = [r.to_dict() for r in ranking[: search.top_k]]
-            self.record.write_state(state)
+
+    def _rescore(self, stage: int) -> None:
+        """Score the final beam and the run's best again, on the final supernet, with several seeds.
+
+        During the run each architecture was scored once, on whatever the supernet was
+        then; this ranking puts them on equal terms.  The rows are kind "rescore", kept
+        apart from the during-run rewards.
+        """
+        search = self.config.search
+        iteration = self.progress_state["iteration"]
+        candidates = rescore_candidates(
+            list(self.beam.prefixes), self.record.evaluations(), self.space.num_cells, 2 * search.top_k
+        )
+        archs = [arch for arch in candidates for _ in range(search.rescore_seeds)]
+        box = self._weights_box(self.progress_state["global_iteration"] + 2 * 10**6)
+        self._score(stage, iteration, "rescore", archs, box)
+        self.progress_state.update(phase="done")
+        ranking = self.ranking()
+        self._checkpoint(top=[r.to_dict() for r in ranking[: search.top_k]])
+        if ranking:
+            logger.info(
+                "final ranking: %d candidates x %d seeds on the final supernet; best %.3f +- %.3f",
+                len(candidates),
+                search.rescore_seeds,
+                ranking[0].mean_reward,
+                ranking[0].std_reward,
+            )
 
     def _log_scalars(self, row: dict[str, Any]) -> None:
         writer = self._tensorboard()
@@ -656,17 +711,19 @@ def _wait_for_workers(backend: Any, actors: list[Any], run: Any) -> None:
             logger.warning("still waiting for Ray to start the workers (%s; run.start_timeout=%gs)", exc, run.start_timeout)
 
 
-def _controller_options(search: Any) -> dict[str, Any]:
+def controller_options(search: Any) -> dict[str, Any]:
     if search.controller == "rnn":
         return {
             "lr": search.controller_lr,
             "entropy_weight": search.entropy_weight,
             "baseline_decay": search.baseline_decay,
+            "update_rule": search.controller_update,
+            "epochs": search.controller_epochs,
         }
     return {}
 
 
-_KIND_ORDER = {"policy": 0, "beam": 1}
+_KIND_ORDER = {"policy": 0, "beam": 1, "rescore": 2}
 
 
 def _position(progress: dict[str, Any]) -> tuple:

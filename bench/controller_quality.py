@@ -1,104 +1,86 @@
-"""Controller quality on the synthetic reward: RNN, random and TPE at equal budgets.
+"""Controller quality at the presets' own schedules, on a reward with an Inception Score's noise.
 
-The reward is the fraction of decisions that match a hidden target architecture
-(``controllers.testing.match_fraction``), so no GAN is trained and a run takes seconds.
-Two searches are measured, each over the same seeds and with the same number of
-evaluations for every controller:
+No GAN is trained: the reward is ``controllers.testing.NoisyReward``, an IS-like value
+that rises by ``span`` (2.0) from no decision to every decision matching a hidden
+target architecture, plus Gaussian noise (std 0.3, about one architecture's IS spread
+across reward seeds).  Each controller is driven through a preset's exact multi-level
+schedule as ``autogan search`` drives it (``controllers.testing.run_schedule``): its
+stages and iterations, ``archs_per_iteration``, the beam's K of M, and the controller
+options the search builds from the preset (learning rate, update rule, entropy
+weight, baseline decay).  Every controller gets the same number of evaluations.
 
-- single-level: all 14 decisions of AutoGAN's 3-cell space at once, 60 updates of 10
-  proposals (600 evaluations; the budget of tests/controllers/test_controller_rnn.py);
-- multi-level: AutoGAN's MLAS, one cell per stage, 20 updates of 10 per stage plus
-  M = 10 beam candidates (630 evaluations), beam K = 5.
+Rows:
+- ``rnn``: the preset's settings (one Adam step per reward);
+- ``rnn-batch``: the same, with one step per batch (the search's rule before issue 11);
+- ``random`` and ``tpe`` (Optuna): the baselines.
 
-"rnn" uses the test's learning rate 3e-3, "rnn-paper" AutoGAN's 3.5e-4 (tuned for about
-2,000 noisy Inception-Score rewards, so it is expected to be slower here).
+"final match" is the mean fraction of decisions that the last iteration's proposals
+share with the target: what the policy proposes at the end.  Random search's policy
+never changes, so its final match is what chance and its beam give.
 
-The table goes to stdout, progress to stderr, and JSON to
-bench/results/controller_quality.json (or --out).
+The table goes to stdout, progress to stderr, JSON to bench/results/controller_quality.json.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
-import os
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import optuna
 import torch
 
-from controllers import BeamSearch, get_controller
-from controllers.testing import SyntheticRun, match_fraction, run_synthetic
+from controllers import get_controller
+from controllers.testing import NoisyReward, run_schedule
 from search_spaces import SearchSpace
 
-CONTROLLERS = {
-    "rnn": ("rnn", {"lr": 3e-3}),
-    "rnn-paper": ("rnn", {}),
-    "random": ("random", {}),
-    "tpe": ("tpe", {}),
-}
+from autogan.config import load_config
+from autogan.files import atomic_write_bytes
+from autogan.search import controller_options
+
+PRESETS = ("digits", "cifar10")
+CONTROLLERS = ("rnn", "rnn-batch", "random", "tpe")
 DEFAULT_OUT = Path(__file__).resolve().parent / "results" / "controller_quality.json"
 
 
-def single_level(space: SearchSpace, name: str, seed: int, updates: int, batch: int) -> dict:
-    registered, kwargs = CONTROLLERS[name]
-    target = space.sample(10_000 + seed)
-    controller = get_controller(registered, space, seed, **kwargs)
-    start = time.perf_counter()
-    run = run_synthetic(controller, target, updates=updates, batch_size=batch)
-    return _summary(run, time.perf_counter() - start)
-
-
-def multi_level(space: SearchSpace, name: str, seed: int, updates: int, batch: int) -> dict:
-    registered, kwargs = CONTROLLERS[name]
-    target = space.sample(10_000 + seed)
-    controller = get_controller(registered, space, seed, **kwargs)
-    beam = BeamSearch(space)
-    evaluations = 0
-    start = time.perf_counter()
-    for stage in range(1, space.num_cells + 1):
-        controller.set_stage(stage)
-        prefix = beam if stage > 1 else None
-        run = run_synthetic(controller, target, updates=updates, batch_size=batch, prefix=prefix)
-        candidates = controller.sample(beam.num_candidates, prefix=prefix)
-        scores = [match_fraction(space, c.arch, target) for c in candidates]
-        controller.update(candidates, scores)
-        beam.update(candidates, scores)
-        evaluations += run.evaluations + len(candidates)
+def schedule_of(preset: str) -> dict:
+    search = load_config(preset, []).search
     return {
-        # What multi-level search hands on is the beam; earlier stages score fewer cells,
-        # so "best" counts only the last stage's (full-architecture) evaluations.
-        "final": beam.best.score,
-        "best": max(run.best, beam.best.score),
-        "found": beam.best.arch == target,
-        "evaluations": evaluations,
-        "evaluations_to_0.9": None,
-        "seconds": time.perf_counter() - start,
+        "stage_iterations": list(search.stage_iterations),
+        "archs_per_iteration": search.archs_per_iteration,
+        "beam_width": search.beam_width,
+        "beam_candidates": search.beam_candidates,
     }
 
 
-def _summary(run: SyntheticRun, seconds: float) -> dict:
+def build(preset: str, name: str, space: SearchSpace, seed: int):
+    search = load_config(preset, []).search
+    if name in ("rnn", "rnn-batch"):
+        options = controller_options(dataclasses.replace(search, controller="rnn"))
+        if name == "rnn-batch":
+            options["update_rule"] = "batch"
+        return get_controller("rnn", space, seed, **options), options
+    return get_controller(name, space, seed), {}
+
+
+def run_one(preset: str, name: str, seed: int, noise: float) -> dict:
+    space = SearchSpace(num_cells=load_config(preset, []).search.num_cells)
+    controller, options = build(preset, name, space, seed)
+    reward = NoisyReward(space.sample(10_000 + seed), noise=noise)
+    started = time.perf_counter()
+    run = run_schedule(controller, reward, seed=seed, **schedule_of(preset))
     return {
-        "final": run.final(),
-        "best": run.best,
-        "found": run.best == 1.0,
+        "final_match": run.final_match,
+        "beam_match": run.beam_match,
         "evaluations": run.evaluations,
-        "evaluations_to_0.9": _first_batch_at(run, 0.9),
-        "seconds": seconds,
+        "entropy": run.entropy,
+        "options": options,
+        "seconds": time.perf_counter() - started,
     }
-
-
-def _first_batch_at(run: SyntheticRun, level: float) -> int | None:
-    seen = 0
-    for batch in run.batches:
-        seen += len(batch)
-        if sum(batch) / len(batch) >= level:
-            return seen
-    return None
 
 
 def _mean_std(values: list[float]) -> str:
@@ -107,98 +89,72 @@ def _mean_std(values: list[float]) -> str:
     return f"{statistics.mean(values):.3f} ± {statistics.stdev(values):.3f}"
 
 
-def table(title: str, final_label: str, rows: dict[str, list[dict]], *, show_reach: bool) -> str:
-    columns = ["controller", final_label, "best reward", "found target"]
-    # In multi-level search early batches are scored on fewer cells, so "reached 0.9"
-    # would compare unlike rewards; it is shown for single-level search only.
-    columns += ["evaluations to a batch mean >= 0.9"] if show_reach else []
-    columns += ["s/run"]
-    lines = [f"### {title}", "", "| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+def _entropy_drop(runs: list[dict]) -> str:
+    stages = len(runs[0]["entropy"])
+    drops = []
+    for stage in range(stages):
+        values = [1 - r["entropy"][stage][1] / r["entropy"][stage][0] for r in runs if r["entropy"][stage][0] == r["entropy"][stage][0]]
+        drops.append(f"{100 * statistics.mean(values):.0f}%" if values else "-")
+    return " / ".join(drops)
+
+
+def table(preset: str, rows: dict[str, list[dict]]) -> str:
+    schedule = schedule_of(preset)
+    first = next(iter(rows.values()))
+    lines = [
+        f"### {preset}: stages {schedule['stage_iterations']} x {schedule['archs_per_iteration']}, "
+        f"beam {schedule['beam_width']} of {schedule['beam_candidates']}, {first[0]['evaluations']} evaluations, "
+        f"{len(first)} seeds",
+        "",
+        "| controller | final match | beam's best match | entropy drop per stage | vs random |",
+        "|---|---|---|---|---|",
+    ]
+    random_final = statistics.mean(r["final_match"] for r in rows["random"]) if "random" in rows else None
     for name, runs in rows.items():
-        cells = [
-            name,
-            _mean_std([r["final"] for r in runs]),
-            _mean_std([r["best"] for r in runs]),
-            f"{sum(r['found'] for r in runs)}/{len(runs)}",
-        ]
-        if show_reach:
-            reached = [r["evaluations_to_0.9"] for r in runs if r["evaluations_to_0.9"] is not None]
-            cells.append(f"{statistics.median(reached):.0f} (median of {len(reached)}/{len(runs)})" if reached else "never")
-        cells.append(f"{statistics.mean(r['seconds'] for r in runs):.2f}")
-        lines.append("| " + " | ".join(cells) + " |")
+        final = [r["final_match"] for r in runs]
+        gain = f"{statistics.mean(final) - random_final:+.3f}" if random_final is not None else "-"
+        lines.append(
+            f"| {name} | {_mean_std(final)} | {_mean_std([r['beam_match'] for r in runs])} | {_entropy_drop(runs)} | {gain} |"
+        )
     return "\n".join(lines)
-
-
-def write_json(path: Path, data: dict) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    with os.fdopen(descriptor, "w") as handle:
-        json.dump(data, handle, indent=2)
-    os.replace(temporary, path)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seeds", type=int, default=5)
-    parser.add_argument("--updates", type=int, default=60, help="single-level updates per run")
-    parser.add_argument("--stage-updates", type=int, default=20, help="multi-level updates per stage")
-    parser.add_argument("--batch", type=int, default=10, help="proposals per update")
-    parser.add_argument("--controllers", nargs="+", default=list(CONTROLLERS), choices=list(CONTROLLERS))
+    parser.add_argument("--seeds", type=int, default=10)
+    parser.add_argument("--noise", type=float, default=0.3, help="reward noise std (IS units)")
+    parser.add_argument("--presets", nargs="+", default=list(PRESETS), choices=PRESETS)
+    parser.add_argument("--controllers", nargs="+", default=list(CONTROLLERS), choices=CONTROLLERS)
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     args = parser.parse_args(argv)
 
     # The controller's tensors are tiny: extra intra-op threads only add contention.
     torch.set_num_threads(1)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    space = SearchSpace()
-    results: dict[str, dict[str, list[dict]]] = {"single_level": {}, "multi_level": {}}
-    for name in args.controllers:
-        for scenario, run, updates in (
-            ("single_level", single_level, args.updates),
-            ("multi_level", multi_level, args.stage_updates),
-        ):
+    results: dict[str, dict[str, list[dict]]] = {}
+    for preset in args.presets:
+        results[preset] = {}
+        for name in args.controllers:
             runs = []
             for seed in range(args.seeds):
-                runs.append(run(space, name, seed, updates, args.batch))
-                print(f"{scenario} {name} seed {seed}: final {runs[-1]['final']:.3f}", file=sys.stderr, flush=True)
-            results[scenario][name] = runs
-
-    single_evals = results["single_level"][args.controllers[0]][0]["evaluations"]
-    multi_evals = results["multi_level"][args.controllers[0]][0]["evaluations"]
-    print(
-        table(
-            f"Single-level: 14 decisions, {single_evals} evaluations, {args.seeds} seeds",
-            "final mean reward (last 5 updates)",
-            results["single_level"],
-            show_reach=True,
-        )
-    )
-    print()
-    print(
-        table(
-            f"Multi-level (beam K=5 of M=10): {multi_evals} evaluations, {args.seeds} seeds",
-            "beam's best after stage 3",
-            results["multi_level"],
-            show_reach=False,
-        )
-    )
-    write_json(
-        args.out,
-        {
-            "benchmark": "controller_quality",
-            "reward": "fraction of decisions matching a hidden target (controllers.testing.match_fraction)",
-            "config": {
-                "seeds": args.seeds,
-                "updates": args.updates,
-                "stage_updates": args.stage_updates,
-                "batch": args.batch,
-                "controllers": {name: {"registered": CONTROLLERS[name][0], **CONTROLLERS[name][1]} for name in args.controllers},
-                "torch": torch.__version__,
-                "optuna": optuna.__version__,
-            },
-            "results": results,
+                runs.append(run_one(preset, name, seed, args.noise))
+                print(f"{preset} {name} seed {seed}: final match {runs[-1]['final_match']:.3f}", file=sys.stderr, flush=True)
+            results[preset][name] = runs
+        print(table(preset, results[preset]))
+        print()
+    payload = {
+        "benchmark": "controller_quality",
+        "reward": f"NoisyReward: 1.5 + 2.0 * match_fraction + N(0, {args.noise})",
+        "config": {
+            "seeds": args.seeds,
+            "noise": args.noise,
+            "schedules": {preset: schedule_of(preset) for preset in args.presets},
+            "torch": torch.__version__,
+            "optuna": optuna.__version__,
         },
-    )
+        "results": results,
+    }
+    atomic_write_bytes(args.out, (json.dumps(payload, indent=1) + "\n").encode())
     print(f"wrote {args.out}", file=sys.stderr)
     return 0
 

@@ -12,6 +12,9 @@ from torch import nn
 from controllers._base import Controller, Proposal, UpdateStats, complete, mean_or_nan, split_rewards
 from search_spaces import SearchSpace
 
+#: How ``update`` turns a batch into steps; see ``RNNController.update``.
+UPDATE_RULES = ("per_sample", "batch")
+
 # AutoGAN (after ENAS) initialises every controller weight uniformly in this range.
 _INIT_RANGE = 0.1
 
@@ -44,11 +47,19 @@ class RNNController(Controller):
     conditions on always matches the weights being trained.
 
     The learning signal is ``reward + entropy_weight * entropy`` minus the baseline, an
-    exponential moving average of the shaped rewards that persists across updates and
-    ``state_dict`` round trips (a stage change resets it, see ``set_stage``).  The advantage uses the baseline from before the batch
-    (the first valid batch seeds it with its own mean); the batch then moves it by
-    ``b <- d**k * b + (1 - d**k) * mean``, which for a batch of ``k == 1`` is the usual
-    ``b <- d * b + (1 - d) * r`` and treats all rewards in a batch alike.
+    exponential moving average (decay ``d``) of the shaped rewards that persists across
+    updates and ``state_dict`` round trips (a stage change resets it, see ``set_stage``).
+
+    ``update_rule`` says how a batch of ``k`` rewards becomes steps:
+
+    - ``"per_sample"`` (default): ``k`` Adam steps, one per proposal in order, each
+      against the baseline as it stood before that sample, with a PPO-clipped
+      importance ratio for the samples drawn before the policy moved.  A batch then
+      learns as much as AutoGAN's ``k`` sequential one-architecture steps
+      (bench/controller_quality.py measures both);
+    - ``"batch"``: one step on the summed loss, the baseline moved by
+      ``b <- d**k * b + (1 - d**k) * mean``.  Adam's step does not grow with ``k``, so at
+      the paper's learning rate this barely moves the policy; kept to measure that.
 
     Randomness comes from a ``torch.Generator`` seeded with ``seed``: weight
     initialisation, token sampling and beam draws.  Global RNG state is never touched.
@@ -67,10 +78,19 @@ class RNNController(Controller):
         lr: float = 3.5e-4,
         baseline_decay: float = 0.9,
         betas: tuple[float, float] = (0.9, 0.999),
+        update_rule: str = "per_sample",
+        epochs: int = 1,
+        clip: float = 0.2,
         *,
         stage: int | None = None,
     ) -> None:
         super().__init__(space, seed, stage=stage)
+        if update_rule not in UPDATE_RULES:
+            raise ValueError(f"RNNController: update_rule {update_rule!r} is unknown; choose one of {list(UPDATE_RULES)}")
+        if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
+            raise ValueError(f"RNNController: epochs {epochs!r} is not a positive integer; 1 is plain REINFORCE")
+        if not (math.isfinite(clip) and clip > 0):
+            raise ValueError(f"RNNController: clip {clip!r} must be a positive number; PPO uses 0.2")
         if isinstance(hidden, bool) or not isinstance(hidden, int) or hidden < 1:
             raise ValueError(f"RNNController: hidden {hidden!r} is not a positive integer; AutoGAN uses 100")
         for name, value in (("temperature", temperature), ("tanh_constant", tanh_constant)):
@@ -87,6 +107,9 @@ class RNNController(Controller):
         self.tanh_constant = tanh_constant
         self.entropy_weight = float(entropy_weight)
         self.baseline_decay = float(baseline_decay)
+        self.update_rule = update_rule
+        self.epochs = epochs
+        self.clip = float(clip)
         self.baseline: float | None = None
         self.updates = 0
 
@@ -223,32 +246,95 @@ class RNNController(Controller):
                 entropy=mean_or_nan([p.entropy for p in proposals]),
                 stepped=False,
             )
-        log_prob, entropy = self.log_probs([proposals[i] for i in valid])
-        shaped = torch.tensor(raw, dtype=torch.float32) + self.entropy_weight * entropy.detach()  # (k,)
-        batch_mean = float(shaped.mean())
-        baseline = batch_mean if self.baseline is None else self.baseline
-        loss = _policy_loss(log_prob, shaped - baseline)
-        stepped = bool(torch.isfinite(loss))
-        # A finite reward can still overflow the loss (say 1e38); skipping that step is
-        # what keeps the weights finite.
-        if stepped:
-            self.optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            self.optimizer.step()
-            self.updates += 1
-        decay = self.baseline_decay ** len(valid)
-        moved = decay * baseline + (1.0 - decay) * batch_mean
-        if math.isfinite(moved):
-            self.baseline = moved
+        chosen = [proposals[i] for i in valid]
+        with torch.no_grad():
+            behaviour, entropy = self.log_probs(chosen)  # (k,), (k,): the policy that sampled them
+        shaped = torch.tensor(raw, dtype=torch.float32) + self.entropy_weight * entropy  # (k,)
+        if self.update_rule == "batch":
+            loss, stepped = self._batch_step(chosen, shaped)
+        else:
+            loss, stepped = self._per_sample_steps(chosen, shaped, behaviour)
         return UpdateStats(
-            loss=float(loss.detach()),
+            loss=loss,
             baseline=self.baseline,
             mean_reward=mean_or_nan(raw),
             valid=len(valid),
             invalid=len(cleaned) - len(valid),
-            entropy=float(entropy.detach().mean()),
+            entropy=float(entropy.mean()),
             stepped=stepped,
         )
+
+    def _batch_step(self, chosen: list[Proposal], shaped: torch.Tensor) -> tuple[float, bool]:
+        """One Adam step on the whole batch; the baseline moves once, by ``d**k``.
+
+        Kept as the measured counterfactual: Adam's step length does not grow with the
+        batch, so a batch of 30 moves the policy about as far as one sample does.
+        """
+        batch_mean = float(shaped.mean())
+        baseline = batch_mean if self.baseline is None else self.baseline
+        log_prob, _ = self.log_probs(chosen)
+        loss = _policy_loss(log_prob, shaped - baseline)
+        stepped = self._step(loss)
+        decay = self.baseline_decay ** len(chosen)
+        self._move_baseline(decay * baseline + (1.0 - decay) * batch_mean)
+        return float(loss.detach()), stepped
+
+    def _per_sample_steps(
+        self, chosen: list[Proposal], shaped: torch.Tensor, behaviour: torch.Tensor
+    ) -> tuple[float, bool]:
+        """One Adam step per proposal, in order, as AutoGAN's 30 one-architecture steps do.
+
+        Each advantage uses the baseline as it stood before that sample, and the baseline
+        then moves by that sample alone.  The proposals were all drawn before the first
+        step, so from the second step on the policy has moved: the importance ratio
+        ``p_now / p_sampling`` corrects for that, clipped to ``1 +- clip`` (PPO) so that
+        no stale sample can pull the policy far.  ``epochs`` > 1 replays the batch with
+        the same advantages.
+        """
+        if self.baseline is None:
+            # A stage's first batch seeds the baseline with its own mean, so that its first
+            # sample still carries a signal.
+            self.baseline = float(shaped.mean())
+        advantages = []
+        for value in shaped.tolist():
+            advantages.append(value - self.baseline)
+            self._move_baseline(self.baseline_decay * self.baseline + (1.0 - self.baseline_decay) * value)
+        first_epoch_loss, stepped = 0.0, False
+        for epoch in range(self.epochs):
+            for index, proposal in enumerate(chosen):
+                log_prob, _ = self.log_probs([proposal])  # (1,)
+                loss = _policy_loss(log_prob, advantages[index] * self._clipped_ratio(log_prob, behaviour[index], advantages[index]))
+                stepped = self._step(loss) or stepped
+                if epoch == 0:
+                    first_epoch_loss += float(loss.detach())
+        return first_epoch_loss, stepped
+
+    def _clipped_ratio(self, log_prob: torch.Tensor, behaviour: torch.Tensor, advantage: float) -> torch.Tensor:
+        """PPO's clipped surrogate as a weight on the REINFORCE term, (1,).
+
+        The gradient of ``min(r * A, clip(r) * A)`` is ``r * A * grad log p`` where the
+        ratio ``r`` is inside the clip range (or outside on the side that lowers the
+        objective), and zero otherwise; ``-(log p * A * w)`` with ``w`` that (detached)
+        ratio or zero has exactly that gradient.
+        """
+        ratio = torch.exp(log_prob.detach() - behaviour)
+        clipped = (ratio > 1 + self.clip) if advantage > 0 else (ratio < 1 - self.clip)
+        return torch.where(clipped, torch.zeros_like(ratio), ratio)
+
+    def _step(self, loss: torch.Tensor) -> bool:
+        # A finite reward can still overflow the loss (say 1e38); skipping that step is
+        # what keeps the weights finite.
+        if not bool(torch.isfinite(loss)):
+            return False
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        self.optimizer.step()
+        self.updates += 1
+        return True
+
+    def _move_baseline(self, value: float) -> None:
+        if math.isfinite(value):
+            self.baseline = value
 
     def state_dict(self) -> dict[str, Any]:
         # A copy, not views of the live weights: later updates must not change a saved state.
@@ -260,6 +346,9 @@ class RNNController(Controller):
                 "tanh_constant": self.tanh_constant,
                 "entropy_weight": self.entropy_weight,
                 "baseline_decay": self.baseline_decay,
+                "update_rule": self.update_rule,
+                "epochs": self.epochs,
+                "clip": self.clip,
             },
             "baseline": self.baseline,
             "updates": self.updates,
@@ -288,6 +377,10 @@ class RNNController(Controller):
         self.tanh_constant = config["tanh_constant"]
         self.entropy_weight = float(config["entropy_weight"])
         self.baseline_decay = float(config["baseline_decay"])
+        # States saved before per-sample updates existed were trained with batch steps.
+        self.update_rule = config.get("update_rule", "batch")
+        self.epochs = int(config.get("epochs", 1))
+        self.clip = float(config.get("clip", 0.2))
         self.seed = int(state["seed"])
         self.set_stage(int(state["stage"]))
         self.baseline = None if state["baseline"] is None else float(state["baseline"])

@@ -6,8 +6,9 @@ budget and the benchmark's numbers describe the same problem (like ``optuna.test
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Sequence
 
 from controllers._base import Controller
 from search_spaces import Architecture, SearchSpace
@@ -55,3 +56,103 @@ def run_synthetic(
         controller.update(proposals, rewards)
         run.batches.append(rewards)
     return run
+
+
+@dataclass(frozen=True)
+class NoisyReward:
+    """An Inception-Score-like reward: ``low + span * match_fraction + N(0, noise)``.
+
+    The defaults mimic what the supernet's IS does in a search: a range of about 2
+    between the worst and the best architecture, and a scoring noise of about 0.3 (the
+    std of one architecture's IS across reward seeds).  Its own numpy stream keeps it
+    independent of the controller's randomness.
+    """
+
+    target: Architecture
+    low: float = 1.5
+    span: float = 2.0
+    noise: float = 0.3
+
+    def __call__(self, space: SearchSpace, arch: Architecture, rng: Any) -> float:
+        return self.low + self.span * match_fraction(space, arch, self.target) + float(rng.normal(0.0, self.noise))
+
+
+@dataclass
+class ScheduleRun:
+    """What a controller did over a whole multi-level schedule.
+
+    ``final_match`` is the mean matched-decision fraction (over all decisions) of the
+    proposals of the last iteration: what the policy now proposes.  ``beam_match`` is
+    that of the beam's best at the end.  ``entropy`` holds, per stage, the mean entropy
+    of the first and the last iteration's proposals.
+    """
+
+    final_match: float
+    beam_match: float
+    evaluations: int
+    best_so_far: list[float]
+    entropy: list[tuple[float, float]]
+
+
+def run_schedule(
+    controller: Controller,
+    reward: NoisyReward,
+    *,
+    stage_iterations: Sequence[int],
+    archs_per_iteration: int,
+    beam_width: int,
+    beam_candidates: int,
+    seed: int = 0,
+) -> ScheduleRun:
+    """Drive ``controller`` through a search's schedule, calling it as ``autogan.search`` does.
+
+    Per stage: ``set_stage``; per iteration ``sample(n, prefix)`` then ``update`` with the
+    noisy rewards; at the end of the stage ``sample(M, prefix)`` candidates, scored and
+    kept by the beam (no ``update``, as in the search).  The supernet's training draws
+    (``sample_architectures``) are left out: they never reach ``update``.
+    """
+    import numpy as np
+
+    from controllers._beam import BeamSearch
+
+    space = controller.space
+    rng = np.random.default_rng([seed, 0x5EED])
+    beam = BeamSearch(space, size=beam_width, num_candidates=beam_candidates)
+    evaluations, best, best_so_far, entropy = 0, -math.inf, [], []
+    last: list[Any] = []
+    for stage, iterations in enumerate(stage_iterations, start=1):
+        controller.set_stage(stage)
+        prefix = beam if stage > 1 else None
+        first_entropy = math.nan
+        for iteration in range(iterations):
+            proposals = controller.sample(archs_per_iteration, prefix=prefix)
+            rewards = [reward(space, p.arch, rng) for p in proposals]
+            controller.update(proposals, rewards)
+            if iteration == 0:
+                first_entropy = _mean([p.entropy for p in proposals])
+            last = proposals
+            for value in rewards:
+                evaluations += 1
+                if stage == len(stage_iterations):
+                    best = max(best, value)
+                best_so_far.append(best)
+        entropy.append((first_entropy, _mean([p.entropy for p in last])))
+        candidates = controller.sample(beam_candidates, prefix=prefix)
+        scores = [reward(space, c.arch, rng) for c in candidates]
+        beam.update(candidates, scores)
+        for value in scores:
+            evaluations += 1
+            if stage == len(stage_iterations):
+                best = max(best, value)
+            best_so_far.append(best)
+    return ScheduleRun(
+        final_match=_mean([match_fraction(space, p.arch, reward.target) for p in last]),
+        beam_match=match_fraction(space, beam.best.arch, reward.target),
+        evaluations=evaluations,
+        best_so_far=best_so_far,
+        entropy=entropy,
+    )
+
+
+def _mean(values: Sequence[float]) -> float:
+    return sum(values) / len(values) if values else math.nan

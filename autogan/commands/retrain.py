@@ -65,6 +65,7 @@ def run(args) -> int:
         if config_source is None and base:
             config_source = _preset_for(base["data"]["dataset"])
         config = load_retrain_config(config_source, overrides, base=base if args.config is None else None)
+        config, note = _skip_semantics_for(args, config, base, overrides, note)
         out = Path(args.out) if args.out else default_out
         result = retrain(config, arch, out, source_note=note)
     _print_result(result, as_json=args.json)
@@ -106,7 +107,7 @@ def _choose_architecture(args, run_dir: Path | None):
                 "download": run_config.data.download,
                 "channels": run_config.data.channels,
             },
-            "model": {"bottom_width": run_config.model.bottom_width},
+            "model": {"bottom_width": run_config.model.bottom_width, "skip_semantics": run_config.model.skip_semantics},
         }
         note = f"rank {args.rank} of {run_dir} (mean reward {entry.mean_reward:.4f} over {entry.evaluations} evaluations)"
         return entry.arch, note, base, run_dir / "retrain" / f"rank{args.rank}"
@@ -115,6 +116,27 @@ def _choose_architecture(args, run_dir: Path | None):
     namespace = argparse.Namespace(arch=args.arch, autogan_vector=args.autogan_vector)
     arch = load_arch_argument(namespace, SearchSpace())
     return arch, f"given by {chosen[0]}", None, timestamp
+
+
+def _skip_semantics_for(args, config, base, overrides: list[str], note: str):
+    """Retrain the network the architecture was found or published as, unless told otherwise.
+
+    A published AutoGAN vector retrained on CIFAR-10 is the paper's network, whose skip
+    outputs carry the skips a cell received; a searched architecture keeps its search's
+    semantics.  ``model.skip_semantics=...`` overrides both.
+    """
+    from dataclasses import replace
+
+    if any(item.startswith("model.skip_semantics=") for item in overrides):
+        return config, note
+    wanted = None
+    if args.autogan_vector is not None and config.data.dataset == "cifar10":
+        wanted = "reference"
+    elif base is not None:
+        wanted = base["model"].get("skip_semantics")
+    if wanted is None or wanted == config.model.skip_semantics:
+        return config, note
+    return replace(config, model=replace(config.model, skip_semantics=wanted)), f"{note}; skip semantics {wanted!r}"
 
 
 def _preset_for(dataset: str) -> str | None:

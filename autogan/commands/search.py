@@ -71,20 +71,29 @@ def run(args) -> int:
         ranking = run_search(config, run_dir, resume=bool(args.resume))
     except OSError as exc:
         raise UserError(_os_error_line(exc, run_dir)) from None
+    from autogan.learning import stage_learning
     from autogan.record import RunRecord
 
-    top_k = RunRecord.open(run_dir).config().search.top_k
+    record = RunRecord.open(run_dir)
+    top_k = record.config().search.top_k
     top = [r.to_dict() for r in ranking[:top_k]]
+    learning = stage_learning(record.iterations())
     if args.json:
-        print(json.dumps({"run_dir": str(run_dir), "top": top}, indent=2))
+        print(json.dumps({"run_dir": str(run_dir), "top": top, "learning": [s.to_dict() for s in learning]}, indent=2))
         return 0
-    print(f"top {len(top)} architectures (mean Inception Score reward over their evaluations):")
+    print("the policy, from the first to the last iteration of each stage:")
+    for stage in learning:
+        print(f"  {stage.describe()}")
+    final = bool(top) and top[0]["basis"] == "final"
+    print(
+        f"top {len(top)} architectures ("
+        + ("Inception Score reward re-scored on the final supernet, mean +- std over seeds" if final else "mean reward over their evaluations during the run")
+        + "):"
+    )
     for row in top:
         vector = " ".join(map(str, row["autogan_vector"])) if row["autogan_vector"] else "-"
-        print(
-            f"  {row['rank']:>2}. reward {row['mean_reward']:.3f} +- {row['std_reward']:.3f} (n={row['evaluations']})  "
-            f"[{vector}]  {row['arch']}"
-        )
+        spread = f"+- {row['std_reward']:.3f} (n={row['evaluations']})" if row["evaluations"] > 1 else "(n = 1)"
+        print(f"  {row['rank']:>2}. reward {row['mean_reward']:.3f} {spread}  [{vector}]  {row['arch']}")
     print(f"run directory: {run_dir}")
     print(f"inspect: autogan inspect {run_dir}    retrain: autogan retrain {run_dir} --rank 1")
     return 0

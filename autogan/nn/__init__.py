@@ -8,6 +8,13 @@ Ops (conv block types, norms, upsamplings) are looked up by the names that
 from autogan.nn._cost import Cost, generator_cost
 from autogan.nn._discriminator import Discriminator, SpectralNorm
 from autogan.nn._generator import Generator, GeneratorCell, SupernetCell, SupernetGenerator
+from autogan.nn._norm_statistics import (
+    NORM_MODES,
+    batch_statistics,
+    recalibrate_batch_norms,
+    restore_running_statistics,
+    running_statistics,
+)
 from autogan.nn._ops import (
     ConvOp,
     Interpolate,
@@ -19,6 +26,7 @@ from autogan.nn._ops import (
 )
 
 __all__ = [
+    "NORM_MODES",
     "ConvOp",
     "Cost",
     "Discriminator",
@@ -29,9 +37,13 @@ __all__ = [
     "SpectralNorm",
     "SupernetCell",
     "SupernetGenerator",
+    "batch_statistics",
     "generator_cost",
     "implemented_ops",
     "register_conv_op",
     "register_norm_op",
+    "recalibrate_batch_norms",
     "register_up_op",
+    "restore_running_statistics",
+    "running_statistics",
 ]

@@ -66,8 +66,8 @@ def test_a_stage_change_resets_the_baseline_but_keeps_the_weights(space):
     assert all(torch.equal(a, b) for a, b in zip(weights, controller.policy.parameters()))
 
 
-def test_policy_loss_sums_log_prob_times_advantage_over_the_batch(space):
-    controller = RNNController(space, 0, entropy_weight=1e-3)
+def test_batch_rule_loss_sums_log_prob_times_advantage_over_the_batch(space):
+    controller = RNNController(space, 0, entropy_weight=1e-3, update_rule="batch")
     controller.update(controller.sample(1), [0.3])
     baseline = controller.baseline
     proposals = controller.sample(5)
@@ -76,6 +76,41 @@ def test_policy_loss_sums_log_prob_times_advantage_over_the_batch(space):
     expected = -sum(p.log_prob * (r + 1e-3 * p.entropy - baseline) for p, r in zip(proposals, rewards))
     assert stats.loss == pytest.approx(expected, rel=1e-4)
     assert stats.stepped and stats.valid == 5
+
+
+def test_per_sample_rule_steps_once_per_reward_against_the_moving_baseline(space):
+    controller = RNNController(space, 0, entropy_weight=1e-3, baseline_decay=0.9)
+    controller.update(controller.sample(1), [0.3])
+    baseline, steps = controller.baseline, controller.updates
+    proposals = controller.sample(4)
+    rewards = [0.1, 0.9, 0.4, 0.6]
+    stats = controller.update(proposals, rewards)
+    assert controller.updates == steps + 4 and stats.stepped
+    expected_baseline, first_advantage = baseline, None
+    for proposal, reward in zip(proposals, rewards):
+        shaped = reward + 1e-3 * proposal.entropy
+        first_advantage = shaped - expected_baseline if first_advantage is None else first_advantage
+        expected_baseline = 0.9 * expected_baseline + 0.1 * shaped
+    assert controller.baseline == pytest.approx(expected_baseline, rel=1e-5)
+    # The first step is plain REINFORCE: the policy has not moved yet, so the ratio is 1.
+    twin = RNNController(space, 0, entropy_weight=1e-3)
+    twin.update(twin.sample(1), [0.3])
+    twin.sample(4)
+    first = twin.update(proposals[:1], rewards[:1])
+    assert first.loss == pytest.approx(-proposals[0].log_prob * first_advantage, rel=1e-4)
+
+
+def test_clipped_ratio_stops_stale_samples_from_pulling_further(space):
+    controller = RNNController(space, 0, clip=0.2)
+    lp = torch.tensor([0.0])
+    inside, above, below = torch.tensor([0.1]), torch.tensor([-0.5]), torch.tensor([0.5])  # behaviour log-probs
+    assert controller._clipped_ratio(lp, inside, 1.0).item() == pytest.approx(math.exp(-0.1))
+    # The sample is already much likelier than when drawn: a positive advantage pushes no further,
+    assert controller._clipped_ratio(lp, above, 1.0).item() == 0.0
+    # but a negative one still pulls it back.
+    assert controller._clipped_ratio(lp, above, -1.0).item() == pytest.approx(math.exp(0.5))
+    assert controller._clipped_ratio(lp, below, -1.0).item() == 0.0
+    assert controller._clipped_ratio(lp, below, 1.0).item() == pytest.approx(math.exp(-0.5))
 
 
 def test_sampled_log_probs_match_a_rescoring(space):

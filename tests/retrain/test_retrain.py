@@ -189,3 +189,32 @@ def test_resume_after_sigkill_continues_from_the_last_checkpoint(tmp_path):
         for name, tensor in reference[key].items():
             assert torch.equal(tensor, final[key][name]), f"{key}.{name} differs after resume"
     assert [r["g_step"] for r in read_metrics(out)] == [steps]
+
+
+def test_a_published_vector_on_cifar10_is_retrained_with_the_papers_skip_semantics():
+    import argparse
+
+    from autogan.commands.retrain import _skip_semantics_for
+    from autogan.retrain import build_generator, generator_args
+
+    vector = " ".join(map(str, AUTOGAN_TOP1.to_autogan_vector()))
+    published = argparse.Namespace(autogan_vector=vector)
+    paper, note = _skip_semantics_for(published, load_retrain_config("cifar10"), None, [], "given")
+    assert paper.model.skip_semantics == "reference" and "reference" in note
+    reference = build_generator(generator_args(paper, AUTOGAN_TOP1))
+    clean = build_generator(generator_args(load_retrain_config("cifar10"), AUTOGAN_TOP1))
+    assert reference.skip_out_includes_skip_ins and not clean.skip_out_includes_skip_ins
+    # Same network, same parameters: only where the skip output is read differs.
+    assert sum(p.numel() for p in reference.parameters()) == sum(p.numel() for p in clean.parameters()) == 4_405_251
+    z = torch.randn(2, 128, generator=torch.Generator().manual_seed(0))
+    clean.load_state_dict(reference.state_dict())
+    with torch.no_grad():
+        assert not torch.allclose(reference(z), clean(z))
+    # An explicit choice wins; digits and a searched architecture keep the clean semantics.
+    kept, _ = _skip_semantics_for(published, load_retrain_config("cifar10"), None, ["model.skip_semantics=clean"], "")
+    assert kept.model.skip_semantics == "clean"
+    digits, _ = _skip_semantics_for(published, load_retrain_config("digits"), None, [], "")
+    assert digits.model.skip_semantics == "clean"
+    ranked = argparse.Namespace(autogan_vector=None)
+    searched, _ = _skip_semantics_for(ranked, load_retrain_config("cifar10"), {"model": {"skip_semantics": "clean"}}, [], "")
+    assert searched.model.skip_semantics == "clean"

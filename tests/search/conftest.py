@@ -16,6 +16,9 @@ TINY = [
     "search.archs_per_iteration=3",
     "search.beam_candidates=3",
     "search.beam_width=2",
+    "search.calibration_samples=16",
+    "search.top_k=2",
+    "search.rescore_seeds=2",
     "run.threads=1",
 ]
 

@@ -13,20 +13,29 @@ import pytest
 from search_spaces import Architecture
 
 from autogan.record import RunRecord
-from autogan.search import Search, SearchHooks, run_search
+from autogan.search import Search, SearchHooks, rescore_candidates, run_search
 
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def expected_keys(config):
+def expected_keys(config, candidates):
     search = config.search
     keys = set()
     for stage, iterations in enumerate(search.stage_iterations, start=1):
         for iteration in range(iterations):
             keys |= {(stage, iteration, "policy", i) for i in range(search.archs_per_iteration)}
         keys |= {(stage, iterations, "beam", i) for i in range(search.beam_candidates)}
+    last = (search.num_cells, search.stage_iterations[-1])
+    keys |= {(*last, "rescore", i) for i in range(len(candidates) * search.rescore_seeds)}
     return keys
+
+
+def rescore_candidates_of(record, config):
+    """What the final re-scoring must have scored: the final beam, then the run's best."""
+    beam = [Architecture.parse(e["arch"]) for e in record.read_state()["beam"]]
+    during_run = [r for r in record.evaluations() if r["kind"] != "rescore"]
+    return rescore_candidates(beam, during_run, config.search.num_cells, 2 * config.search.top_k)
 
 
 def keys_of(rows):
@@ -38,7 +47,11 @@ def check_complete_record(run_dir, config):
     rows = record.evaluations()
     keys = keys_of(rows)
     assert len(keys) == len(set(keys)), "an evaluation was recorded twice"
-    assert set(keys) == expected_keys(config), "an evaluation is missing"
+    candidates = rescore_candidates_of(record, config)
+    assert set(keys) == expected_keys(config, candidates), "an evaluation is missing"
+    rescored = sorted((r for r in rows if r["kind"] == "rescore"), key=lambda r: r["index"])
+    seeds = config.search.rescore_seeds
+    assert [Architecture.parse(r["arch"]) for r in rescored] == [a for a in candidates for _ in range(seeds)]
     for row in rows:
         arch = Architecture.parse(row["arch"])
         assert len(arch.cells) == row["stage"]
@@ -65,6 +78,11 @@ def test_tiny_search_on_ray_end_to_end(ray_session, tiny_config, tmp_path):
             assert prefix in stage1_beam
     assert ranking and ranking[0].mean_reward == max(r.mean_reward for r in ranking)
     assert state["top"][0]["arch"] == str(ranking[0].arch)
+    # The user's ranking is the final re-scoring alone: each candidate, every seed, one supernet.
+    candidates = rescore_candidates_of(record, config)
+    assert len(candidates) >= min(2 * config.search.top_k, len({r["arch"] for r in rows if r["stage"] == 2}))
+    assert {r.arch for r in ranking} == set(candidates)
+    assert all(r.basis == "final" and r.evaluations == config.search.rescore_seeds for r in ranking)
     iterations = [r for r in record.iterations() if r["phase"] == "policy"]
     assert len(iterations) == 4 and all(r["loss_d"] is not None for r in iterations)
     assert len(list(record.samples_dir.glob("*.png"))) == 4
@@ -103,10 +121,13 @@ def uninterrupted_search(tmp_path_factory, tiny_overrides_for):
     return overrides, RunRecord(reference)
 
 
-# 18 evaluations in all: per stage, 2 iterations of 3 proposals, then 3 beam candidates.
+# 26 evaluations in all: per stage, 2 iterations of 3 proposals, then 3 beam candidates;
+# at the end 2 * top_k = 4 candidates re-scored with 2 seeds each.
+EVALUATIONS = 26
 CRASH_POINTS = {
     "mid-first-iteration": ["evaluation", "2"],
     "mid-last-beam": ["evaluation", "16"],
+    "mid-final-rescoring": ["evaluation", "22"],
     "inside-a-checkpoint-write": ["before-replace", "latest.pt", "3"],
     "between-checkpoint-and-state": ["after-replace", "latest.pt", "4"],
     "random": None,
@@ -118,7 +139,7 @@ def random_crash_point() -> list[str]:
     seed = int(os.environ.get("AUTOGAN_CRASH_SEED", random.randrange(10**6)))
     rng = random.Random(seed)
     point = rng.choice([
-        ["evaluation", str(rng.randint(1, 18))],
+        ["evaluation", str(rng.randint(1, EVALUATIONS))],
         [rng.choice(["before-replace", "after-replace"]), rng.choice(["latest.pt", "state.json"]), str(rng.randint(1, 4))],
     ])
     print(f"crash point {point} (AUTOGAN_CRASH_SEED={seed})")
@@ -130,7 +151,7 @@ def test_sigkill_then_resume_matches_an_uninterrupted_run(tmp_path, uninterrupte
     overrides, reference = uninterrupted_search
     point = point or random_crash_point()
     reference_rows = dict(zip(keys_of(reference.evaluations()), reference.evaluations()))
-    assert len(reference_rows) == 18
+    assert len(reference_rows) == EVALUATIONS
 
     crashed = tmp_path / "crashed"
     killed = subprocess.run([sys.executable, str(CRASH_RUN), *point, "--", "search", "--out", str(crashed), *overrides],

@@ -1,0 +1,458 @@
+"""Search quality end to end, on the digits protocol: does the search find better generators?
+
+Two measurements, both on the default (digits) preset and CPU:
+
+- **Proxy fidelity.** On the final supernet of one default search, architectures that
+  span the supernet's reward range are each scored with several reward seeds under
+  every ``search.reward_norm`` (``running``: shared BatchNorm statistics, the old
+  behaviour; ``recalibrate`` and ``batch``: per-architecture statistics), then
+  retrained stand-alone with the digits retrain preset and several retrain seeds.
+  Kendall's tau (scipy) between the supernet reward and the retrained FID says how
+  well the reward ranks what retraining gives.
+- **Controllers.** Full default searches with ``rnn``, ``random`` and ``tpe`` at the
+  same evaluation budget (the preset's schedule), several search seeds each; each
+  search's top-1 (the final re-scored ranking) is retrained with the same recipe and
+  several retrain seeds.  FID and IS mean +- std per controller, and best-so-far
+  reward against evaluations.
+
+Everything runs through the CLI as a user would (``autogan search``, ``autogan
+retrain``), one torch thread per job and ``--jobs`` jobs at a time (the in-process
+backend, so a search is one process on one core).  Each finished piece is cached as a
+small JSON file under ``bench/results/search_quality/`` (committed) keyed by what
+determines it -- (controller, seed) for a search, (architecture, recipe, seed) for a
+retrain -- so a re-run does only what is missing and can be stopped at any time.  Run
+directories go to ``bench/.cache/`` (not committed).  ``--report`` only aggregates.
+
+The summary goes to ``bench/results/search_quality.json`` and a table to stdout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import heapq
+import json
+import math
+import os
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from pathlib import Path
+from typing import Any, Callable
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "bench" / "results"
+PIECES = RESULTS / "search_quality"
+CACHE = ROOT / "bench" / ".cache" / "search_quality"
+SUMMARY = RESULTS / "search_quality.json"
+
+CONTROLLERS = ("rnn", "random", "tpe")
+NORM_MODES = ("running", "recalibrate", "batch")
+# Every search and retrain runs on one core; the in-process backend keeps a search in
+# one process (a deterministic one, with a fixed thread count).
+SEARCH_OVERRIDES = ["run.backend='inprocess'", "run.threads=1", "run.overlap=false"]
+RETRAIN_PRESET = "digits"
+# What the retrain's evaluations do does not change its training: only the final
+# checkpoint is scored, on more images, so FID's own noise is small against the spread.
+RETRAIN_EVAL = ["run.threads=1", "eval.at_start=false", "eval.score_raw=false", "eval.samples=2000"]
+PROXY_SOURCE = ("rnn", 0)
+PROXY_POOL = 60  # random architectures scored once to find the reward range
+
+
+def log(message: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def cli(*args: str) -> list[str]:
+    return [sys.executable, "-m", "autogan.cli", *args]
+
+
+def run_logged(command: list[str], log_path: Path) -> str:
+    """Run a CLI command with one torch thread; its stdout is returned, stderr kept in ``log_path``."""
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(log_path, "w") as stderr:
+        done = subprocess.run(command, stdout=subprocess.PIPE, stderr=stderr, text=True, cwd=ROOT, env=env)
+    if done.returncode != 0:
+        raise RuntimeError(f"{' '.join(command[2:])} exited {done.returncode}; see {log_path}")
+    return done.stdout
+
+
+def read_json(path: Path) -> Any:
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def write_json(path: Path, data: Any) -> None:
+    from autogan.files import atomic_write_bytes
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_bytes(path, (json.dumps(data, indent=1) + "\n").encode())
+
+
+def recipe_fingerprint() -> str:
+    """The retrain preset's text plus the bench's overrides: a changed recipe is a new cache key."""
+    preset = (ROOT / "configs" / f"retrain_{RETRAIN_PRESET}.toml").read_text()
+    return hashlib.sha1((preset + "\n".join(RETRAIN_EVAL)).encode()).hexdigest()[:10]
+
+
+# --------------------------------------------------------------------------- pieces
+
+
+def search_piece(controller: str, seed: int) -> dict[str, Any]:
+    """One full default search, summarised: final top-5, best-so-far curve, entropy per stage."""
+    path = PIECES / "searches" / f"{controller}-s{seed}.json"
+    cached = read_json(path)
+    if cached is not None:
+        return cached
+    from autogan.record import RunRecord
+
+    run_dir = CACHE / "runs" / f"{controller}-s{seed}"
+    started = time.time()
+    command = cli("search", "--out", str(run_dir), "--json", f"search.controller='{controller}'", f"run.seed={seed}", *SEARCH_OVERRIDES)
+    if (run_dir / "config.toml").exists():
+        command = cli("search", "--resume", str(run_dir), "--json")
+    output = json.loads(run_logged(command, CACHE / "logs" / f"search-{controller}-s{seed}.log"))
+    record = RunRecord.open(run_dir)
+    evaluations = [r for r in record.evaluations() if r["kind"] != "rescore"]
+    iterations = [r for r in record.iterations() if r.get("phase") == "policy"]
+    config = record.config()
+    best, curve = -math.inf, []
+    for row in evaluations:
+        if row["stage"] == config.search.num_cells and row["reward"] is not None:
+            best = max(best, row["reward"])
+        curve.append(None if best == -math.inf else best)
+    piece = {
+        "controller": controller,
+        "seed": seed,
+        "top": output["top"],
+        "evaluations": len(evaluations),
+        "rescored": len(record.evaluations()) - len(evaluations),
+        "best_so_far": curve,
+        "stages": _stage_summary(iterations),
+        "minutes": (time.time() - started) / 60,
+    }
+    write_json(path, piece)
+    return piece
+
+
+def _stage_summary(iterations: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    stages = sorted({int(r["stage"]) for r in iterations})
+    summary = []
+    for stage in stages:
+        rows = [r for r in iterations if int(r["stage"]) == stage]
+        first, last = rows[0], rows[-1]
+        summary.append(
+            {
+                "stage": stage,
+                "entropy": [first["entropy"], last["entropy"]],
+                "reward_mean": [first["reward_mean"], last["reward_mean"]],
+            }
+        )
+    return summary
+
+
+def retrain_piece(arch: str, seed: int) -> dict[str, Any]:
+    """One stand-alone retrain of ``arch`` with the digits recipe and retrain seed ``seed``."""
+    recipe = recipe_fingerprint()
+    key = hashlib.sha1(f"{arch}|{recipe}|{seed}".encode()).hexdigest()[:12]
+    path = PIECES / "retrains" / f"{key}.json"
+    cached = read_json(path)
+    if cached is not None:
+        return cached
+    out = CACHE / "retrains" / key
+    started = time.time()
+    if (out / "config.toml").exists():
+        command = cli("retrain", "--resume", str(out), "--json")
+    else:
+        command = cli(
+            "retrain", "--arch", arch, "--config", RETRAIN_PRESET, "--out", str(out), "--json",
+            f"run.seed={seed}", *[f"--set={o}" for o in RETRAIN_EVAL],
+        )
+    result = json.loads(run_logged(command, CACHE / "logs" / f"retrain-{key}.log"))
+    final = result["final"]
+    piece = {
+        "arch": arch,
+        "recipe": recipe,
+        "seed": seed,
+        "fid": final["fid"],
+        "is": final["is_mean"],
+        "minutes": (time.time() - started) / 60,
+    }
+    write_json(path, piece)
+    return piece
+
+
+def proxy_scores_piece(source: dict[str, Any], reward_seeds: int, count: int) -> dict[str, Any]:
+    """Architectures spanning the final supernet's reward range, each scored under every norm mode."""
+    path = PIECES / "proxy" / f"{source['controller']}-s{source['seed']}.json"
+    cached = read_json(path)
+    if cached is not None:
+        return cached
+    import torch
+
+    from search_spaces import Architecture, SearchSpace
+
+    from autogan.record import RunRecord
+    from autogan.roles import RewardEvaluator, derived_seed
+
+    torch.set_num_threads(1)
+    record = RunRecord.open(CACHE / "runs" / f"{source['controller']}-s{source['seed']}")
+    weights = record.load_checkpoint()["trainer"]["generator"]
+    config = record.config()
+    space = SearchSpace(num_cells=config.search.num_cells)
+    evaluators = {
+        mode: RewardEvaluator(config.replace(search=_replace(config.search, reward_norm=mode)).to_dict())
+        for mode in NORM_MODES
+    }
+    box = {"version": 0, "ref": weights}
+
+    def score(mode: str, arch: Architecture, seed: int) -> float:
+        item = {"key": [0], "arch": str(arch), "seed": derived_seed(7, seed, space.index(arch))}
+        return evaluators[mode].score(item, box)["reward"]
+
+    # A random pool plus the search's own top, scored once, gives the reward range; the
+    # chosen architectures sit at evenly spaced ranks of it, so they span that range.
+    pool = [space.sample(1000 + i) for i in range(PROXY_POOL)] + [Architecture.parse(t["arch"]) for t in source["top"]]
+    pool = list(dict.fromkeys(pool))
+    screened = sorted(pool, key=lambda arch: score("recalibrate", arch, 0))
+    picks = [screened[round(i * (len(screened) - 1) / (count - 1))] for i in range(count)]
+    rows = []
+    for arch in picks:
+        row = {"arch": str(arch)}
+        for mode in NORM_MODES:
+            row[mode] = [score(mode, arch, 1 + s) for s in range(reward_seeds)]
+        rows.append(row)
+        log(f"proxy {arch}: " + ", ".join(f"{m} {statistics.mean(row[m]):.3f}" for m in NORM_MODES))
+    # Where the controller has to choose: the run's own final candidates, each with every seed.
+    rescored = list(dict.fromkeys(r["arch"] for r in record.evaluations() if r["kind"] == "rescore"))
+    top_rows = []
+    for text in rescored[:10]:
+        arch = Architecture.parse(text)
+        top_rows.append({"arch": text, **{m: [score(m, arch, 1 + s) for s in range(reward_seeds)] for m in NORM_MODES}})
+    piece = {"source": [source["controller"], source["seed"]], "reward_seeds": reward_seeds, "architectures": rows,
+             "top_candidates": top_rows}
+    write_json(path, piece)
+    return piece
+
+
+def _replace(section: Any, **changes: Any) -> Any:
+    import dataclasses
+
+    return dataclasses.replace(section, **changes)
+
+
+# --------------------------------------------------------------------------- scheduling
+
+
+class Scheduler:
+    """Up to ``jobs`` pieces at once, by priority; a finished piece may add more."""
+
+    def __init__(self, jobs: int):
+        self.pool = ThreadPoolExecutor(jobs)
+        self.jobs = jobs
+        self.queue: list[tuple[int, int, str, Callable[[], Any], Callable[[Any], None] | None]] = []
+        self.counter = 0
+        self.lock = threading.Lock()
+        self.failures: list[str] = []
+
+    def add(self, priority: int, name: str, work: Callable[[], Any], then: Callable[[Any], None] | None = None) -> None:
+        with self.lock:
+            heapq.heappush(self.queue, (priority, self.counter, name, work, then))
+            self.counter += 1
+
+    def run(self, deadline: float | None) -> None:
+        running: dict[Future, tuple[str, Callable[[Any], None] | None, float]] = {}
+        while self.queue or running:
+            while self.queue and len(running) < self.jobs and (deadline is None or time.time() < deadline):
+                _, _, name, work, then = heapq.heappop(self.queue)
+                running[self.pool.submit(work)] = (name, then, time.time())
+                log(f"start {name}")
+            if not running:
+                break
+            done, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in done:
+                name, then, started = running.pop(future)
+                try:
+                    result = future.result()
+                except Exception as exc:  # one failed piece must not stop the others
+                    self.failures.append(f"{name}: {exc}")
+                    log(f"FAILED {name}: {exc}")
+                    continue
+                log(f"done {name} ({(time.time() - started) / 60:.1f} min)")
+                if then is not None:
+                    then(result)
+        self.pool.shutdown()
+
+
+def plan(scheduler: Scheduler, args: argparse.Namespace) -> None:
+    def retrain_all(arch: str, priority: int) -> None:
+        for seed in range(args.retrain_seeds):
+            scheduler.add(priority, f"retrain {arch} seed {seed}", lambda a=arch, s=seed: retrain_piece(a, s))
+
+    def after_search(piece: dict[str, Any]) -> None:
+        if (piece["controller"], piece["seed"]) == PROXY_SOURCE and "proxy" in args.parts:
+            scheduler.add(0, "proxy scores", lambda: proxy_scores_piece(piece, args.reward_seeds, args.proxy_archs), after_proxy)
+        if "controllers" in args.parts and piece["top"]:
+            retrain_all(piece["top"][0]["arch"], 2)
+
+    def after_proxy(piece: dict[str, Any]) -> None:
+        for row in piece["architectures"]:
+            retrain_all(row["arch"], 1)
+
+    searches = [PROXY_SOURCE] if "proxy" in args.parts else []
+    if "controllers" in args.parts:
+        # Seed by seed, so that an interrupted run has every controller at the same seeds.
+        searches += [(c, s) for s in range(args.seeds) for c in args.controllers if (c, s) != PROXY_SOURCE]
+    for rank, (controller, seed) in enumerate(searches):
+        scheduler.add(0 if rank == 0 else 3, f"search {controller} seed {seed}",
+                      lambda c=controller, s=seed: search_piece(c, s), after_search)
+
+
+# --------------------------------------------------------------------------- report
+
+
+def _mean_std(values: list[float]) -> str:
+    values = [v for v in values if v is not None and math.isfinite(v)]
+    if not values:
+        return "-"
+    if len(values) == 1:
+        return f"{values[0]:.2f} (n = 1)"
+    return f"{statistics.mean(values):.2f} ± {statistics.stdev(values):.2f} (n = {len(values)})"
+
+
+def _cached_retrains() -> dict[tuple[str, int], dict[str, Any]]:
+    recipe = recipe_fingerprint()
+    pieces = [read_json(p) for p in sorted((PIECES / "retrains").glob("*.json"))]
+    return {(p["arch"], p["seed"]): p for p in pieces if p["recipe"] == recipe}
+
+
+def summarise(args: argparse.Namespace) -> dict[str, Any]:
+    from scipy import stats
+
+    retrains = _cached_retrains()
+
+    def retrained(arch: str) -> list[dict[str, Any]]:
+        return [retrains[(arch, s)] for s in range(args.retrain_seeds) if (arch, s) in retrains]
+
+    summary: dict[str, Any] = {"recipe": {"preset": RETRAIN_PRESET, "overrides": RETRAIN_EVAL, "fingerprint": recipe_fingerprint()},
+                               "search_overrides": SEARCH_OVERRIDES}
+    proxy = read_json(PIECES / "proxy" / f"{PROXY_SOURCE[0]}-s{PROXY_SOURCE[1]}.json")
+    if proxy is not None:
+        rows = []
+        for row in proxy["architectures"]:
+            runs = retrained(row["arch"])
+            rows.append({**{m: statistics.mean(row[m]) for m in NORM_MODES},
+                         "reward_std": {m: statistics.pstdev(row[m]) for m in NORM_MODES},
+                         "arch": row["arch"], "fids": [r["fid"] for r in runs]})
+        complete = [r for r in rows if len(r["fids"]) >= min(2, args.retrain_seeds)]
+        fidelity = {}
+        for mode in NORM_MODES:
+            if len(complete) >= 3:
+                # Higher reward should mean lower FID: tau against -FID is positive when it ranks well.
+                tau = stats.kendalltau([r[mode] for r in complete], [-statistics.mean(r["fids"]) for r in complete])
+                fidelity[mode] = {"tau": float(tau.statistic), "p": float(tau.pvalue), "n": len(complete)}
+        seed_spread = [statistics.stdev(r["fids"]) for r in complete if len(r["fids"]) >= 2]
+        arch_spread = statistics.stdev([statistics.mean(r["fids"]) for r in complete]) if len(complete) >= 2 else None
+        snr = {}
+        for mode in NORM_MODES:
+            top = proxy.get("top_candidates", [])
+            if len(top) >= 2:
+                between = statistics.stdev([statistics.mean(r[mode]) for r in top])
+                within = statistics.mean([statistics.stdev(r[mode]) for r in top])
+                snr[mode] = {"std_across_top": between, "std_across_seeds": within,
+                             "ratio": between / within if within > 0 else None, "n": len(top)}
+        summary["proxy"] = {
+            "top_candidates_snr": snr,
+            "architectures": rows,
+            "kendall_tau_reward_vs_minus_fid": fidelity,
+            "retrain_fid_std_across_archs": arch_spread,
+            "retrain_fid_std_across_seeds_mean": statistics.mean(seed_spread) if seed_spread else None,
+            "pinned_near_1": {m: sum(r[m] < 1.1 for r in rows) for m in NORM_MODES},
+        }
+    controllers = {}
+    for controller in CONTROLLERS:
+        runs = [read_json(p) for p in sorted((PIECES / "searches").glob(f"{controller}-s*.json"))]
+        if not runs:
+            continue
+        tops = []
+        for run in runs:
+            arch = run["top"][0]["arch"]
+            got = retrained(arch)
+            tops.append({"seed": run["seed"], "arch": arch, "reward": run["top"][0]["mean_reward"],
+                         "fid": [r["fid"] for r in got], "is": [r["is"] for r in got]})
+        controllers[controller] = {
+            "searches": len(runs),
+            "evaluations": runs[0]["evaluations"] + runs[0]["rescored"],
+            "tops": tops,
+            "fid_all": [f for t in tops for f in t["fid"]],
+            "is_all": [v for t in tops for v in t["is"]],
+            "fid_per_search": [statistics.mean(t["fid"]) for t in tops if t["fid"]],
+            "best_so_far": [run["best_so_far"] for run in runs],
+            "stages": [run["stages"] for run in runs],
+            "minutes": [run["minutes"] for run in runs],
+        }
+    summary["controllers"] = controllers
+    return summary
+
+
+def table(summary: dict[str, Any]) -> str:
+    lines = []
+    proxy = summary.get("proxy")
+    if proxy:
+        lines += ["### Proxy fidelity (final supernet of the rnn seed-0 search)", "",
+                  "| reward_norm | Kendall tau (reward vs -FID) | p | architectures | pinned at IS < 1.1 |", "|---|---|---|---|---|"]
+        for mode in NORM_MODES:
+            f = proxy["kendall_tau_reward_vs_minus_fid"].get(mode)
+            cells = [f"{f['tau']:.2f}", f"{f['p']:.3f}", str(f["n"])] if f else ["-", "-", "0"]
+            lines.append(f"| {mode} | " + " | ".join(cells) + f" | {proxy['pinned_near_1'][mode]} of {len(proxy['architectures'])} |")
+        snr = proxy["top_candidates_snr"]
+        if snr:
+            lines += ["", "| reward_norm | std across the top candidates | std across reward seeds | ratio |", "|---|---|---|---|"]
+            for mode, v in snr.items():
+                ratio = "-" if v["ratio"] is None else f"{v['ratio']:.1f}"
+                lines.append(f"| {mode} | {v['std_across_top']:.3f} | {v['std_across_seeds']:.3f} | {ratio} |")
+        spread, seeds = proxy["retrain_fid_std_across_archs"], proxy["retrain_fid_std_across_seeds_mean"]
+        if spread is not None and seeds is not None:
+            lines += ["", f"Retrained FID: std across architectures {spread:.2f}, mean std across retrain seeds {seeds:.2f}."]
+        lines.append("")
+    if summary["controllers"]:
+        lines += ["### Controllers at equal budget (default search, top-1 retrained)", "",
+                  "| controller | searches | evaluations each | top-1 retrained FID | top-1 retrained IS | search minutes |",
+                  "|---|---|---|---|---|---|"]
+        for name, c in summary["controllers"].items():
+            lines.append(f"| {name} | {c['searches']} | {c['evaluations']} | {_mean_std(c['fid_all'])} | "
+                         f"{_mean_std(c['is_all'])} | {_mean_std(c['minutes'])} |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--jobs", type=int, default=2, help="pieces at once, one core each")
+    parser.add_argument("--seeds", type=int, default=3, help="search seeds per controller")
+    parser.add_argument("--retrain-seeds", type=int, default=2)
+    parser.add_argument("--reward-seeds", type=int, default=5, help="reward seeds per architecture (proxy fidelity)")
+    parser.add_argument("--proxy-archs", type=int, default=12)
+    parser.add_argument("--controllers", nargs="+", default=list(CONTROLLERS), choices=CONTROLLERS)
+    parser.add_argument("--parts", nargs="+", default=["proxy", "controllers"], choices=["proxy", "controllers"])
+    parser.add_argument("--hours", type=float, default=None, help="start no new piece after this long")
+    parser.add_argument("--report", action="store_true", help="only aggregate what is cached")
+    args = parser.parse_args(argv)
+
+    if not args.report:
+        scheduler = Scheduler(args.jobs)
+        plan(scheduler, args)
+        scheduler.run(time.time() + args.hours * 3600 if args.hours else None)
+        for failure in scheduler.failures:
+            log(f"failed: {failure}")
+    summary = summarise(args)
+    write_json(SUMMARY, summary)
+    print(table(summary))
+    log(f"wrote {SUMMARY}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
