@@ -157,14 +157,73 @@ def test_embedded_search_listens_on_loopback_only(tmp_path):
     assert [(pid, address) for pid, address in listeners if address not in LOOPBACK_HEX] == []
 
 
-def test_an_address_where_nothing_answers_ends_at_once(tmp_path):
-    proc = subprocess.run(
-        _cli("--out", str(tmp_path / "run"), "--address", "127.0.0.1:1", *TINY),
-        capture_output=True, text=True, cwd=ROOT, env=_env(), timeout=170,
-    )
-    assert proc.returncode == 2 and "Traceback" not in proc.stderr
-    errors = [line for line in proc.stderr.splitlines() if line.startswith("autogan search:")]
-    assert errors == [
-        "autogan search: --address '127.0.0.1:1': nothing answers at 127.0.0.1:1 (Connection refused); start the "
-        "cluster (`ray start --head`), check the host and port, or leave --address out to run on this machine"
-    ]
+def test_an_address_where_nothing_answers_ends_at_once():
+    from workers import ClusterUnreachable
+    from workers._backend import _check_reachable  # what RayBackend(address) runs before ray.init
+
+    for address, reason in [("127.0.0.1:1", "nothing answers at 127.0.0.1:1"), ("garbage", "is not HOST:PORT")]:
+        with pytest.raises(ClusterUnreachable, match=reason):
+            _check_reachable(address)
+
+
+class _Cluster:
+    """A backend whose capacity is scripted: what a cluster offers at each look, and workers that never start."""
+
+    may_grow = True
+
+    def __init__(self, offers):
+        self.offers = list(offers)
+        self.looks = 0
+
+    def capacity(self):
+        self.looks += 1
+        return self.offers[min(self.looks, len(self.offers)) - 1]
+
+    def wait_all(self, futures, timeout=None):
+        time.sleep(timeout or 0)
+        raise TimeoutError(f"{len(futures)} of {len(futures)} calls did not finish within {timeout:g}s")
+
+
+class _Actor:
+    def call(self, method):
+        return method
+
+
+@pytest.fixture()
+def quick_notices(monkeypatch, caplog):
+    import logging
+
+    import autogan.search
+
+    monkeypatch.setattr(autogan.search, "_WAIT_NOTICE_SECONDS", 0.01)
+    # The CLI's logging setup stops propagation to the root logger, where caplog listens.
+    package = logging.getLogger("autogan")
+    package.addHandler(caplog.handler)
+    yield
+    package.removeHandler(caplog.handler)
+
+
+def test_a_cluster_that_grows_is_waited_for(quick_notices, caplog):
+    from autogan.search import _wait_for_resources
+
+    cluster = _Cluster([[Resources(1, 0)], [Resources(1, 0)], [Resources(1, 0), Resources(4, 0)]])
+    _wait_for_resources(cluster, RunConfig(evaluators=3, start_timeout=60))
+    assert cluster.looks == 3
+    assert "waiting for the cluster to grow" in caplog.text and "run.evaluators=3" in caplog.text
+
+
+def test_a_cluster_that_never_grows_ends_in_one_line(quick_notices):
+    from autogan.errors import ConfigError
+    from autogan.search import _wait_for_resources
+
+    with pytest.raises(ConfigError, match=r"asks for 4 CPUs, but the Ray cluster has 1.*run.start_timeout"):
+        _wait_for_resources(_Cluster([[Resources(1, 0)]]), RunConfig(evaluators=3, start_timeout=0.05))
+
+
+def test_workers_that_never_start_end_in_one_line(quick_notices, caplog):
+    from autogan.errors import ConfigError
+    from autogan.search import _wait_for_workers
+
+    with pytest.raises(ConfigError, match=r"did not all start within run.start_timeout=0.05s.*raise run.start_timeout"):
+        _wait_for_workers(_Cluster([]), [_Actor(), _Actor()], RunConfig(evaluators=1, start_timeout=0.05))
+    assert "still waiting for Ray to start the workers" in caplog.text
