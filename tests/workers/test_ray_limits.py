@@ -153,6 +153,7 @@ def test_embedded_search_listens_on_loopback_only(tmp_path):
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+    print(f"{len(listeners)} listening sockets in {len({pid for pid, _ in listeners})} processes: {sorted(set(a for _, a in listeners))}")
     assert len({pid for pid, _ in listeners}) >= 3, listeners  # the driver, GCS, raylet and workers listen
     assert [(pid, address) for pid, address in listeners if address not in LOOPBACK_HEX] == []
 
