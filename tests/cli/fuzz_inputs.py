@@ -50,10 +50,23 @@ def outcome(call: Callable[[], Any]) -> str:
 _TOKENS = ["pre", "post", "none", "bn", "in", "nearest", "bilinear", "deconv", "sc", "nosc", "skip=1", "skip=1+2",
            "skip=none", "skip=", "skip=2+1", "skip=0", "skip=99999999999999999999", "", " ", "x", "é", "\x00"]
 _cell_text = st.lists(st.sampled_from(_TOKENS), max_size=7).map(",".join)
+_VALID = [str(AUTOGAN_TOP1), "post,bn,deconv,nosc | post,in,nearest,nosc,skip=none | post,none,bilinear,nosc,skip=none"]
+
+
+@st.composite
+def _edited(draw) -> str:
+    """A valid architecture string with one span replaced: the near misses a user types."""
+    text = draw(st.sampled_from(_VALID))
+    start = draw(st.integers(0, len(text)))
+    end = draw(st.integers(start, min(len(text), start + 6)))
+    return text[:start] + draw(st.one_of(st.sampled_from(_TOKENS + [",", "|", "+"]), st.text(max_size=4))) + text[end:]
+
+
 arch_strings = st.one_of(
     st.text(max_size=200),
     st.lists(_cell_text, min_size=1, max_size=14).map(" | ".join),
-    st.just(str(AUTOGAN_TOP1)).flatmap(lambda s: st.integers(0, len(s)).map(lambda i: s[:i] + "|" + s[i:])),
+    _edited(),
+    st.sampled_from(_VALID),
 )
 
 
