@@ -61,7 +61,7 @@ def load_arch_argument(args: argparse.Namespace, space: SearchSpace | None = Non
         arch = Architecture.from_autogan_vector(parse_int_vector(args.autogan_vector, source="--autogan-vector"))
     elif args.arch is not None:
         path = Path(args.arch)
-        kind = _kind(path)
+        kind = _kind(path) if args.arch.strip() else None  # Path("") is ".", the current directory
         if kind == "file":
             arch = parse_arch_text(_read_arch_file(path), source=f"ARCH file {path}")
         elif kind == "directory":

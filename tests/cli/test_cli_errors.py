@@ -203,6 +203,7 @@ def test_library_warnings_never_precede_the_error_line(capsys, monkeypatch):
 
 def test_directories_where_files_belong(capsys, tmp_path):
     assert "is a directory" in one_error_line(capsys, "arch", "show", tmp_path)
+    assert "ARCH: it is empty" in one_error_line(capsys, "arch", "show", "")  # not the current directory
     assert "is a directory" in one_error_line(capsys, "sample", tmp_path)
 
 
