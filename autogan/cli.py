@@ -2,8 +2,10 @@
 
 Each subcommand lives in ``autogan/commands/<name>.py`` and exposes
 ``register(subparsers)``; the handler it sets as ``func`` returns an exit code.
-Bad input (``UserError``, ``InvalidArchitecture``) becomes one line on stderr
-and exit status 2, never a traceback.
+Bad input (``UserError``, ``InvalidArchitecture``) and an OS error on a file
+(a full disk, a read-only directory) become one line on stderr and exit status
+2, never a traceback.  Warnings that libraries raise while a command runs are
+held back and shown after its result, so that they never bury that line.
 """
 
 from __future__ import annotations
@@ -11,11 +13,12 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+import warnings
 
 from search_spaces import InvalidArchitecture
 
-from autogan.errors import UserError
-from autogan.log import configure_cli_logging
+from autogan.errors import UserError, describe_os_error
+from autogan.log import configure_cli_logging, logger
 
 COMMAND_MODULES = (
     "autogan.commands.space",
@@ -28,6 +31,8 @@ COMMAND_MODULES = (
 )
 
 EXIT_USAGE = 2
+# A message longer than this is cut in the middle: its start names the input, its end the fix.
+MESSAGE_LIMIT = 600
 
 
 class _Parser(argparse.ArgumentParser):
@@ -63,14 +68,41 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     configure_cli_logging(args.verbose)
-    try:
-        return int(args.func(args) or 0)
-    except (UserError, InvalidArchitecture) as exc:
-        print(f"autogan {args.command}: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    except KeyboardInterrupt:
-        print(f"autogan {args.command}: interrupted", file=sys.stderr)
-        return 130
+    with warnings.catch_warnings(record=True) as held:
+        try:
+            code = int(args.func(args) or 0)
+        except (UserError, InvalidArchitecture) as exc:
+            # A worker's error comes back wrapped in the backend's report; its own message is the one to act on.
+            cause = getattr(exc, "cause", None)
+            return _fail(args.command, str(cause if isinstance(cause, (UserError, InvalidArchitecture)) else exc), held)
+        except OSError as exc:
+            return _fail(args.command, describe_os_error(exc), held)
+        except KeyboardInterrupt:
+            print(f"autogan {args.command}: interrupted", file=sys.stderr)
+            return 130
+    _show_warnings(held)
+    return code
+
+
+def _fail(command: str, message: str, held: list[warnings.WarningMessage]) -> int:
+    print(f"autogan {command}: {one_line(message)}", file=sys.stderr)
+    for warning in held:  # the cause is in the line above; these only help a bug report
+        logger.debug("warning: %s", one_line(str(warning.message)))
+    return EXIT_USAGE
+
+
+def _show_warnings(held: list[warnings.WarningMessage]) -> None:
+    for warning in held:
+        warnings.showwarning(warning.message, warning.category, warning.filename, warning.lineno)
+
+
+def one_line(message: str) -> str:
+    """``message`` as a single readable line, whatever a library put into it."""
+    text = " ".join("".join(ch if ch.isprintable() else " " for ch in message).split())
+    if len(text) > MESSAGE_LIMIT:
+        head, tail = MESSAGE_LIMIT * 2 // 3, MESSAGE_LIMIT // 3
+        text = f"{text[:head]} … ({len(text) - head - tail:,} characters cut) … {text[-tail:]}"
+    return text
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ directory and is what a checkpoint is rebuilt from.
 from __future__ import annotations
 
 import dataclasses
+import math
 import tomllib
 import typing
 from dataclasses import dataclass, field
@@ -16,7 +17,7 @@ from typing import Any
 
 import tomli_w
 
-from autogan.errors import ConfigError
+from autogan.errors import ConfigError, shown
 
 PRESET_DIR = Path(__file__).resolve().parents[1] / "configs"
 DEFAULT_PRESET = "digits"
@@ -99,6 +100,7 @@ class RunConfig:
     trainer_gpus: float = 0.0
     overlap: bool = False  # score iteration i while training iteration i+1
     threads: int = 0  # torch threads per worker; 0 leaves torch's default
+    start_timeout: float = 600.0  # seconds a cluster may take to make room for the workers before the search gives up
 
 
 @dataclass(frozen=True)
@@ -152,6 +154,17 @@ class Config:
         for key, value in positive.items():
             if value < 1:
                 raise ConfigError(f"{key}={value}: must be at least 1")
+        resources = {
+            "run.trainer_cpus": self.run.trainer_cpus,
+            "run.trainer_gpus": self.run.trainer_gpus,
+            "run.evaluator_cpus": self.run.evaluator_cpus,
+            "run.evaluator_gpus": self.run.evaluator_gpus,
+        }
+        for key, value in resources.items():
+            if value < 0:
+                raise ConfigError(f"{key}={value:g}: must be 0 or more")
+        if self.run.start_timeout <= 0:
+            raise ConfigError(f"run.start_timeout={self.run.start_timeout:g}: must be a positive number of seconds")
         if self.search.beam_width > self.search.beam_candidates:
             raise ConfigError(
                 f"search.beam_width={self.search.beam_width} is larger than search.beam_candidates="
@@ -172,7 +185,7 @@ class Config:
         }
         for key, (value, allowed) in choices.items():
             if value not in allowed:
-                raise ConfigError(f"{key}={value!r}: not one of {list(allowed)}")
+                raise ConfigError(f"{key}={shown(value)}: not one of {list(allowed)}")
 
 
 def _build_section(section_cls: type, values: dict[str, Any], where: str) -> Any:
@@ -180,32 +193,40 @@ def _build_section(section_cls: type, values: dict[str, Any], where: str) -> Any
     known = {f.name for f in dataclasses.fields(section_cls)}
     unknown = set(values) - known
     if unknown:
-        raise ConfigError(f"{where}: unknown key(s) {sorted(unknown)}; known keys are {sorted(known)}")
+        raise ConfigError(f"{where}: unknown key(s) {shown(sorted(unknown))}; known keys are {sorted(known)}")
     converted = {key: _coerce(value, hints[key], f"{where} {key}") for key, value in values.items()}
     return section_cls(**converted)
+
+
+# Torch, Ray and numpy take 64-bit integers; a larger one fails deep inside them.
+_INT_LIMIT = 2**63
 
 
 def _coerce(value: Any, hint: Any, where: str) -> Any:
     if hint is bool:
         if isinstance(value, bool):
             return value
-        raise ConfigError(f"{where}: {value!r} is not true or false")
+        raise ConfigError(f"{where}: {shown(value)} is not true or false")
     if hint is int:
         if isinstance(value, int) and not isinstance(value, bool):
+            if not -_INT_LIMIT <= value < _INT_LIMIT:
+                raise ConfigError(f"{where}: {shown(value)} is out of range; give a 64-bit integer")
             return value
-        raise ConfigError(f"{where}: {value!r} is not an integer")
+        raise ConfigError(f"{where}: {shown(value)} is not an integer")
     if hint is float:
         if isinstance(value, (int, float)) and not isinstance(value, bool):
+            if not -_INT_LIMIT <= value < _INT_LIMIT or not math.isfinite(value):
+                raise ConfigError(f"{where}: {shown(value)} is not a finite number of ordinary size")
             return float(value)
-        raise ConfigError(f"{where}: {value!r} is not a number")
+        raise ConfigError(f"{where}: {shown(value)} is not a number")
     if hint is str:
         if isinstance(value, str):
             return value
-        raise ConfigError(f"{where}: {value!r} is not a string")
+        raise ConfigError(f"{where}: {shown(value)} is not a string")
     if typing.get_origin(hint) is tuple:
         item_hint = typing.get_args(hint)[0]
         if not isinstance(value, (list, tuple)):
-            raise ConfigError(f"{where}: {value!r} is not a list")
+            raise ConfigError(f"{where}: {shown(value)} is not a list")
         return tuple(_coerce(v, item_hint, where) for v in value)
     raise ConfigError(f"{where}: unsupported type {hint}")
 
@@ -230,6 +251,14 @@ def read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(f"config {path}: not found; pass a preset ({', '.join(preset_names())}) or a TOML file") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"config {path}: invalid TOML ({exc})") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"config {path}: not UTF-8 text, so not a TOML file; pass a TOML config") from None
+    except RecursionError:
+        raise ConfigError(f"config {path}: nested too deeply to read; a config is a few flat tables") from None
+    except ValueError:  # tomllib's refusal of an integer of thousands of digits
+        raise ConfigError(f"config {path}: an integer has thousands of digits; give values of ordinary size") from None
+    except OSError as exc:
+        raise ConfigError(f"config {path}: cannot be read ({exc.strerror}); pass a readable TOML file") from None
 
 
 def resolve_config_source(name_or_path: str | None) -> Path:
@@ -249,15 +278,22 @@ def resolve_config_source(name_or_path: str | None) -> Path:
 def parse_override(text: str) -> tuple[str, str, Any]:
     """``section.key=value``; the value is read as TOML (so ``[15,20,30]``, ``true``, ``1e-3``)."""
     if "=" not in text:
-        raise ConfigError(f"override {text!r}: expected section.key=value, e.g. train.n_critic=1")
+        raise ConfigError(f"override {shown(text)}: expected section.key=value, e.g. train.n_critic=1")
     key, raw = text.split("=", 1)
     if key.count(".") != 1:
-        raise ConfigError(f"override {text!r}: key {key!r} should be section.key, e.g. search.archs_per_iteration")
+        raise ConfigError(f"override {shown(text)}: key {shown(key)} should be section.key, e.g. search.archs_per_iteration")
     section, name = key.strip().split(".")
+    if "\n" in raw or "\r" in raw:
+        # Read as TOML, a second line would be a second key that is silently dropped.
+        raise ConfigError(f"override {shown(text)}: the value spans lines; give a one-line value")
     try:
         value = tomllib.loads(f"v = {raw}")["v"]
     except tomllib.TOMLDecodeError:
         value = raw  # a bare word, such as train.loss=bce
+    except ValueError:  # an integer of thousands of digits
+        raise ConfigError(f"override {shown(text)}: the number is far too long; give a value of ordinary size") from None
+    except RecursionError:
+        raise ConfigError(f"override {shown(text)}: the value is nested too deeply; give a number, word or flat list") from None
     return section, name, value
 
 
@@ -283,7 +319,7 @@ def sections_from_dict(cls: type, data: dict[str, Any], *, source: str = "config
     sections = {f.name: f for f in dataclasses.fields(cls)}
     unknown = set(data) - set(sections)
     if unknown:
-        raise ConfigError(f"{source}: unknown section(s) {sorted(unknown)}; sections are {sorted(sections)}")
+        raise ConfigError(f"{source}: unknown section(s) {shown(sorted(unknown))}; sections are {sorted(sections)}")
     built = {}
     for name, section_field in sections.items():
         values = data.get(name, {})

@@ -7,6 +7,7 @@ A run directory also has one writer at a time (:class:`DirectoryLock`).
 
 from __future__ import annotations
 
+import errno
 import io
 import os
 import tempfile
@@ -34,7 +35,10 @@ def atomic_write(path: Path | str, write: Callable[[BinaryIO], Any]) -> None:
     Safe when two processes build the same file at once: the last rename wins whole.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:  # a file stands where a folder of the path should be
+        raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), str(path.parent)) from None
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=_TEMPORARY_SUFFIX)
     try:
         with os.fdopen(handle, "wb") as out:

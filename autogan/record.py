@@ -15,55 +15,199 @@ Appends are flushed and fsynced line by line; a line cut short by a
 ``kill -9`` is dropped when the run is resumed, and any entry that was written
 after the last checkpoint is matched against its recomputation so that
 nothing is lost and nothing is counted twice.
+
+Only that torn last line is repaired silently.  Any other line that autogan
+did not write (not JSON, or a row of the wrong shape) is damage: readers that
+show the record skip it and say where it is; readers that would rewrite the
+record refuse, so that no good row is ever dropped.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import pickle
+import warnings
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import torch
 
+from search_spaces import Architecture, InvalidArchitecture
+
 from autogan.config import Config
-from autogan.errors import ConfigError, MissingFileError, UserError
+from autogan.errors import ConfigError, DamagedRecordError, MissingFileError, UserError, first_line, shown
 from autogan.files import DirectoryLock, atomic_torch_save, atomic_write_bytes, remove_dead_temporaries
 
 STATE_VERSION = 1
 CHECKPOINT_NAME = "latest.pt"
+# What an evaluation row scored: a policy sample, a beam candidate, or a final re-scoring.
+EVALUATION_KINDS = ("policy", "beam", "rescore")
+# state.json is derived from the checkpoint, so a resume can always write it again.
+_STATE_FIX = "delete it and `autogan search --resume {run}` writes it again from the checkpoint"
 
 
 def load_checkpoint_file(path: Path, *, what: str = "checkpoint") -> dict[str, Any]:
     """``torch.load(weights_only=True)`` with errors a user can act on."""
     path = Path(path)
+    if path.is_dir():
+        raise UserError(f"{what} {path}: is a directory; pass the checkpoint file inside it (such as latest.pt)")
     if not path.is_file():
         raise MissingFileError(f"{what} {path}: not found")
+    if path.stat().st_size == 0:
+        raise UserError(f"{what} {path}: the file is empty; it was cut off (a full disk?) or is not an autogan checkpoint")
     try:
-        data = torch.load(path, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():
+            # The safe unpickler warns about pickle protocols before it refuses; the refusal is what we report.
+            warnings.simplefilter("ignore")
+            data = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        if "allowed global" in str(exc):
+            problem = "holds Python objects besides tensors, which autogan does not unpickle (that could run code)"
+        else:
+            problem = "cannot be read safely: it is corrupt or not an autogan checkpoint"
+        raise UserError(f"{what} {path}: {problem}; pass a checkpoint that autogan wrote") from None
+    except OSError:
+        raise  # a disk or permission problem, not a damaged file: the CLI names it
     except Exception as exc:  # torch raises many types for a damaged file
         raise UserError(
-            f"{what} {path}: cannot be read ({type(exc).__name__}: {str(exc).splitlines()[0][:160]}); "
-            "it is corrupt or not an autogan checkpoint"
+            f"{what} {path}: cannot be read ({first_line(exc)}); it is corrupt or not an autogan checkpoint"
         ) from None
     if not isinstance(data, dict):
         raise UserError(f"{what} {path}: holds a {type(data).__name__}, not an autogan checkpoint dict")
     return data
 
 
-def _read_jsonl(path: Path) -> list[dict[str, Any]]:
-    if not path.exists():
-        return []
-    rows = []
-    with open(path, "rb") as handle:
-        for raw in handle:
-            if not raw.endswith(b"\n"):
-                break  # cut short by a crash; the resume truncates it
-            try:
-                rows.append(json.loads(raw))
-            except json.JSONDecodeError:
-                break
-    return rows
+@dataclass(frozen=True)
+class Damage:
+    """A line of a run file that autogan did not write."""
+
+    path: Path
+    line: int
+    problem: str
+
+    def __str__(self) -> str:
+        return f"{self.path} line {self.line}: {self.problem}"
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _position_problem(row: dict[str, Any], keys: tuple[str, ...]) -> str | None:
+    for key in keys:
+        if key not in row:
+            return f"the row has no '{key}'"
+        if not _is_int(row[key]) or row[key] < (1 if key == "stage" else 0):
+            return f"'{key}' is {shown(row[key], 40)}, not a {'positive' if key == 'stage' else 'non-negative'} integer"
+    return None
+
+
+def _arch_problem(value: Any) -> str | None:
+    if not isinstance(value, str):
+        return f"'arch' is {shown(value, 40)}, not an architecture string"
+    try:
+        Architecture.parse(value)
+    except InvalidArchitecture as exc:
+        return f"'arch' is not an architecture ({shown(str(exc), 80)})"
+    return None
+
+
+def evaluation_row_problem(row: Any) -> str | None:
+    """Why ``row`` is not an evaluation row as the search writes it, or None."""
+    if not isinstance(row, dict):
+        return f"a JSON {type(row).__name__} where an object belongs"
+    problem = _position_problem(row, ("stage", "iteration", "index"))
+    if problem:
+        return problem
+    if row.get("kind") not in EVALUATION_KINDS:
+        return f"'kind' is {shown(row.get('kind'), 40)}, not one of {list(EVALUATION_KINDS)}"
+    if "reward" not in row:
+        return "the row has no 'reward'"
+    if row["reward"] is not None and not _is_number(row["reward"]):
+        return f"'reward' is {shown(row['reward'], 40)}, not a number or null"
+    return _arch_problem(row.get("arch"))
+
+
+_ITERATION_NUMBERS = ("d_steps", "loss_d", "loss_g", "reward_mean", "reward_max", "entropy", "baseline", "policy_loss")
+
+
+def iteration_row_problem(row: Any) -> str | None:
+    """Why ``row`` is not an iteration row as the search writes it, or None."""
+    if not isinstance(row, dict):
+        return f"a JSON {type(row).__name__} where an object belongs"
+    problem = _position_problem(row, ("stage", "iteration", "global_iteration"))
+    if problem:
+        return problem
+    phase = row.get("phase")
+    if phase == "policy":
+        for key in _ITERATION_NUMBERS:
+            if row.get(key) is not None and not _is_number(row[key]):
+                return f"'{key}' is {shown(row[key], 40)}, not a number or null"
+        return None
+    if phase == "beam":
+        beam = row.get("beam")
+        if not isinstance(beam, list):
+            return f"'beam' is {shown(beam, 40)}, not a list"
+        for entry in beam:
+            if not isinstance(entry, dict):
+                return f"a 'beam' entry is {shown(entry, 40)}, not an object"
+            if entry.get("score") is not None and not _is_number(entry["score"]):
+                return f"a beam 'score' is {shown(entry['score'], 40)}, not a number or null"
+            problem = _arch_problem(entry.get("arch"))
+            if problem:
+                return "a beam entry's " + problem
+        return None
+    return f"'phase' is {shown(phase, 40)}, not 'policy' or 'beam'"
+
+
+def _read_run_file(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise UserError(
+            f"run file {path}: cannot be read ({exc.strerror}); it must be the file that `autogan search` wrote"
+        ) from None
+
+
+def _read_jsonl(path: Path, row_problem: Callable[[Any], str | None]) -> tuple[list[dict[str, Any]], list[Damage]]:
+    """The good rows of ``path`` and where the damaged ones are; a torn last line is neither."""
+    data = _read_run_file(path)
+    if data is None:
+        return [], []
+    rows: list[dict[str, Any]] = []
+    damage: list[Damage] = []
+    # The piece after the last newline, if any, is an append that a crash cut short.
+    for number, raw in enumerate(data.split(b"\n")[:-1], start=1):
+        try:
+            row = json.loads(raw)
+        except (ValueError, RecursionError):  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+            problem: str | None = "not a JSON row" if raw.strip() else "an empty line"
+        else:
+            problem = row_problem(row)
+        if problem is None:
+            rows.append(row)
+        else:
+            damage.append(Damage(path, number, problem))
+    return rows, damage
+
+
+def damage_error(damage: list[Damage], run_dir: Path) -> DamagedRecordError:
+    """The one-line refusal to go on from a damaged record, saying how to proceed."""
+    first = damage[0]
+    more = f" (and {len(damage) - 1} more damaged line(s))" if len(damage) > 1 else ""
+    return DamagedRecordError(
+        f"{first}{more}; the search will not rewrite a damaged record, so no row is lost. "
+        f"`autogan inspect {run_dir}` shows every good row; to continue, repair or delete that line "
+        f"(sed -i '{first.line}d' {first.path}), then `autogan search --resume {run_dir}`"
+    )
 
 
 def _append_jsonl(path: Path, row: dict[str, Any]) -> None:
@@ -131,6 +275,8 @@ class RunRecord:
         """
         record = cls(path)
         text = config.to_toml()
+        if record.path.exists() and not record.path.is_dir():
+            raise ConfigError(f"run directory {record.path}: is a file, not a directory; choose another --out")
         if record.config_path.exists():
             if record.config_path.read_text() != text:
                 raise ConfigError(
@@ -154,6 +300,10 @@ class RunRecord:
     @classmethod
     def open(cls, path: Path | str) -> "RunRecord":
         record = cls(path)
+        if record.path.exists() and not record.path.is_dir():
+            raise UserError(
+                f"run directory {record.path}: is a file, not a directory; pass the directory that `autogan search` printed"
+            )
         if not record.path.is_dir():
             raise MissingFileError(f"run directory {record.path}: not found; pass the directory that `autogan search` printed")
         if not record.config_path.is_file():
@@ -170,13 +320,35 @@ class RunRecord:
     # --- append-only logs ---------------------------------------------------------------
 
     def evaluations(self) -> list[dict[str, Any]]:
-        return _read_jsonl(self.evaluations_path)
+        """Every evaluation row; a damaged line is a :class:`DamagedRecordError`."""
+        rows, damage = self.read_evaluations()
+        if damage:
+            raise damage_error(damage, self.path)
+        return rows
+
+    def read_evaluations(self) -> tuple[list[dict[str, Any]], list[Damage]]:
+        """The good evaluation rows, and where the damaged lines are: for showing a record, never rewriting it."""
+        return _read_jsonl(self.evaluations_path, evaluation_row_problem)
 
     def append_evaluation(self, row: dict[str, Any]) -> None:
         _append_jsonl(self.evaluations_path, row)
 
     def iterations(self) -> list[dict[str, Any]]:
-        return _read_jsonl(self.iterations_path)
+        """Every iteration row; a damaged line is a :class:`DamagedRecordError`."""
+        rows, damage = self.read_iterations()
+        if damage:
+            raise damage_error(damage, self.path)
+        return rows
+
+    def read_iterations(self) -> tuple[list[dict[str, Any]], list[Damage]]:
+        return _read_jsonl(self.iterations_path, iteration_row_problem)
+
+    def check_damage(self) -> None:
+        """Refuse a damaged record before anything rewrites it."""
+        self.read_state()
+        damage = self.read_evaluations()[1] + self.read_iterations()[1]
+        if damage:
+            raise damage_error(damage, self.path)
 
     def append_iteration(self, row: dict[str, Any]) -> None:
         _append_jsonl(self.iterations_path, row)
@@ -190,6 +362,22 @@ class RunRecord:
         _truncate_partial_line(self.iterations_path)
         remove_dead_temporaries(self.path)
 
+    def discard_unstarted(self, *, remove_directory: bool) -> None:
+        """Remove what :meth:`create` wrote, for a search that failed before its first checkpoint.
+
+        Only files autogan names are removed, and the directory (if ``create`` made it) only if empty.
+        """
+        if self.state_path.exists() or self.checkpoint_path.exists():
+            return
+        for path in (self.config_path, self.path / DirectoryLock.FILENAME):
+            path.unlink(missing_ok=True)
+        if not remove_directory:
+            return
+        try:
+            self.path.rmdir()
+        except OSError:
+            pass  # not empty: it holds something that is not ours to remove
+
     def rewrite_evaluations(self, rows: list[dict[str, Any]]) -> None:
         data = "".join(json.dumps(r, sort_keys=True) + "\n" for r in rows).encode()
         atomic_write_bytes(self.evaluations_path, data)
@@ -201,13 +389,21 @@ class RunRecord:
     # --- state and checkpoints ----------------------------------------------------------
 
     def read_state(self) -> dict[str, Any] | None:
-        if not self.state_path.exists():
+        """``state.json``, or None before the search has written it."""
+        data = _read_run_file(self.state_path)
+        if data is None:
             return None
+        damaged = f"run state {self.state_path}: it is written atomically, so the file was edited or damaged"
         try:
-            state = json.loads(self.state_path.read_text())
-        except json.JSONDecodeError as exc:
-            raise UserError(f"run state {self.state_path}: corrupt ({exc}); it is written atomically, so the file was edited or damaged") from None
-        if state.get("version", 0) > STATE_VERSION:
+            state = json.loads(data)
+        except (ValueError, RecursionError) as exc:
+            raise DamagedRecordError(f"{damaged} (not JSON: {shown(str(exc), 80)}); {_STATE_FIX.format(run=self.path)}") from None
+        if not isinstance(state, dict):
+            raise DamagedRecordError(f"{damaged} (a JSON {type(state).__name__}, not an object); {_STATE_FIX.format(run=self.path)}")
+        version = state.get("version", 0)
+        if not _is_int(version):
+            raise DamagedRecordError(f"{damaged} ('version' is {shown(version, 40)}); {_STATE_FIX.format(run=self.path)}")
+        if version > STATE_VERSION:
             raise UserError(f"run state {self.state_path}: written by a newer autogan (version {state['version']}); upgrade autogan")
         return state
 

@@ -6,6 +6,8 @@ are SVG drawn here.  No JavaScript, no external URL, no Graphviz binary.
 
 Everything is read from the run record, which a running search keeps
 appending to; a line that the search is in the middle of writing is skipped.
+A damaged line elsewhere is skipped too, and named in ``RunSummary.notes``:
+every good row is still shown.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from typing import Any, Sequence
 
 from search_spaces import Architecture
 
-from autogan.errors import UserError
+from autogan.errors import DamagedRecordError, UserError, describe_os_error
 from autogan.record import RunRecord
 from autogan.search import RankedArchitecture, rank_architectures
 
@@ -40,7 +42,9 @@ class RunSummary:
     iterations: list[dict[str, Any]]
     state: dict[str, Any] | None
     latest_grid: Path | None = None
-    notes: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # what the reader had to skip or could not find
+    has_checkpoint: bool = False
+    state_damaged: bool = False
 
     @property
     def num_cells(self) -> int:
@@ -56,7 +60,16 @@ class RunSummary:
         return [int(r["global_iteration"]) for r in self.policy_rows if r.get("reset")]
 
     @property
+    def state_missing(self) -> bool:
+        """The search has checkpointed (so it wrote state.json), yet there is none."""
+        return self.state is None and (self.has_checkpoint or bool(self.evaluations) or bool(self.iterations))
+
+    @property
     def status(self) -> str:
+        if self.state_damaged:
+            return "unknown: state.json is damaged"
+        if self.state_missing:
+            return "unknown: state.json is missing"
         if self.state is None:
             return "started, no iteration finished yet"
         if self.state.get("phase") == "done":
@@ -68,16 +81,37 @@ class RunSummary:
 
 
 def load_run(path: Path | str) -> RunSummary:
-    """Read a run directory; a missing or foreign directory is a ``MissingFileError``."""
+    """Read a run directory; a missing or foreign directory is a ``MissingFileError``.
+
+    Damaged lines of the record are skipped and described in ``notes``.
+    """
     record = RunRecord.open(path)
+    evaluations, damaged_evaluations = record.read_evaluations()
+    iterations, damaged_iterations = record.read_iterations()
+    notes = [f"{damage}; skipped, every other row is shown" for damage in (*damaged_evaluations, *damaged_iterations)]
+    try:
+        state = record.read_state()
+        state_damaged = False
+    except DamagedRecordError as exc:
+        # The state only says where the search stands; the rows it summarises are still worth showing.
+        state, state_damaged = None, True
+        notes.append(str(exc))
     summary = RunSummary(
         path=record.path,
         config=record.config(),
-        evaluations=record.evaluations(),
-        iterations=record.iterations(),
-        state=record.read_state(),
+        evaluations=evaluations,
+        iterations=iterations,
+        state=state,
         latest_grid=latest_sample_grid(record.samples_dir),
+        has_checkpoint=record.checkpoint_path.is_file(),
+        notes=notes,
+        state_damaged=state_damaged,
     )
+    if summary.state_missing and not state_damaged:
+        summary.notes.append(
+            f"{record.state_path}: missing, so where the search stands is unknown; the rows below are read from "
+            f"the record; `autogan search --resume {record.path}` writes it again from the checkpoint"
+        )
     return summary
 
 
@@ -509,6 +543,7 @@ def render_html(summary: RunSummary, ranking: Sequence[RankedArchitecture], what
         f"{len(summary.evaluations)} evaluations · {len(summary.policy_rows)} search iterations · "
         f"{len(summary.resets)} dynamic resets · controller {_esc(summary.config.search.controller)} · "
         f"dataset {_esc(summary.config.data.dataset)}</p>",
+        *(f'<p class="meta warning"><b>Warning:</b> {_esc(note)}</p>' for note in summary.notes),
         f"<h2>Ranked architectures</h2><p class=\"meta\">Ranked: {_esc(what)}, {_esc(_basis_text(ranking))}.</p>",
         _ranking_table(rows),
         _learning_table(summary),
@@ -631,5 +666,5 @@ def write_report(summary: RunSummary, ranking: Sequence[RankedArchitecture], wha
     try:
         atomic_write_bytes(path, render_html(summary, ranking, what).encode("utf-8"))
     except OSError as exc:
-        raise UserError(f"--report {path}: cannot be written ({exc.strerror}); choose a writable path") from None
+        raise UserError(f"--report {path}: cannot be written ({describe_os_error(exc)})") from None
     return path

@@ -48,7 +48,7 @@ from autogan.config import (
     sections_from_dict,
     sections_to_dict,
 )
-from autogan.errors import ConfigError, MissingFileError, UserError
+from autogan.errors import ConfigError, MissingFileError, UserError, first_line
 from autogan.log import logger
 from autogan.files import DirectoryLock, atomic_torch_save, atomic_write_bytes, remove_dead_temporaries
 from autogan.record import load_checkpoint_file
@@ -396,7 +396,7 @@ def generator_from_checkpoint(checkpoint: dict[str, Any], *, weights: str = "ema
         generator.load_state_dict(checkpoint[key])
     except (KeyError, RuntimeError, TypeError, ValueError) as exc:
         raise UserError(
-            f"checkpoint: its generator cannot be rebuilt ({type(exc).__name__}: {str(exc).splitlines()[0][:160]}); "
+            f"checkpoint: its generator cannot be rebuilt ({first_line(exc)}); "
             "it is damaged or from an incompatible autogan version"
         ) from None
     return generator.to(device).eval()

@@ -29,7 +29,7 @@ import numpy as np
 from search_spaces import Architecture, SearchSpace
 
 from autogan.config import Config
-from autogan.errors import ConfigError, UserError
+from autogan.errors import ConfigError, UserError, first_line, shown
 from autogan.log import logger
 from autogan.files import atomic_write_bytes
 from autogan.record import RunRecord
@@ -149,26 +149,34 @@ class Search:
     ):
         self.hooks = hooks or SearchHooks()
         self.progress = progress
+        fresh = made_directory = False
         if resume:
             self.record = RunRecord.open(run_dir)
         else:
             # Before anything is written: a search that cannot start leaves no run directory.
             _check_inputs(config)
+            fresh = not RunRecord(run_dir).config_path.exists()
+            made_directory = not Path(run_dir).exists()
             self.record = RunRecord.create(run_dir, config)
         self._lock = self.record.lock()
         try:
             if resume:
+                self.record.check_damage()
                 config = self.record.config()
                 _check_inputs(config)
             self.config = config
             self._start(backend, resume)
         except BaseException:
+            if fresh:
+                # Nothing was searched yet: leave nothing that would make a retry with a fixed config look
+                # like "a different config".
+                self.record.discard_unstarted(remove_directory=made_directory)
             self._lock.release()
             raise
 
     def _start(self, backend: Any, resume: bool) -> None:
         from controllers import BeamSearch, get_controller
-        from workers import ActorPool, Resources, make_backend
+        from workers import ActorPool, ClusterUnreachable, Resources, make_backend
 
         config = self.config
         self.space = SearchSpace(num_cells=config.search.num_cells)
@@ -185,22 +193,36 @@ class Search:
         self.beam = BeamSearch(self.space, size=search.beam_width, num_candidates=search.beam_candidates)
         self._owns_backend = backend is None
         run = config.run
-        self.backend = backend or make_backend(run.backend, **({"address": run.address or None} if run.backend == "ray" else {}))
-        config_dict = config.to_dict()
-        # No automatic re-run of trainer calls: a restarted trainer must first get its checkpoint back.
-        self.trainer = self.backend.actor(
-            SupernetTrainer,
-            config_dict,
-            resources=Resources(num_cpus=run.trainer_cpus, num_gpus=run.trainer_gpus),
-            retry_calls=False,
-        )
-        self._trainer_instance = self.trainer.call("instance_id").result()
-        self.evaluators = [
-            self.backend.actor(
-                RewardEvaluator, config_dict, resources=Resources(num_cpus=run.evaluator_cpus, num_gpus=run.evaluator_gpus)
+        try:
+            self.backend = backend or make_backend(run.backend, **({"address": run.address or None} if run.backend == "ray" else {}))
+        except ConnectionError as exc:  # ClusterUnreachable, or Ray's own failure to find a cluster
+            reason = str(exc) if isinstance(exc, ClusterUnreachable) else first_line(exc)
+            raise ConfigError(
+                f"--address {shown(run.address)}: {reason}; start the cluster (`ray start --head`), check the host and "
+                "port, or leave --address out to run on this machine"
+            ) from None
+        self.trainer, self.evaluators = None, []
+        try:
+            _wait_for_resources(self.backend, run)
+            config_dict = config.to_dict()
+            # No automatic re-run of trainer calls: a restarted trainer must first get its checkpoint back.
+            self.trainer = self.backend.actor(
+                SupernetTrainer,
+                config_dict,
+                resources=Resources(num_cpus=run.trainer_cpus, num_gpus=run.trainer_gpus),
+                retry_calls=False,
             )
-            for _ in range(run.evaluators)
-        ]
+            self.evaluators = [
+                self.backend.actor(
+                    RewardEvaluator, config_dict, resources=Resources(num_cpus=run.evaluator_cpus, num_gpus=run.evaluator_gpus)
+                )
+                for _ in range(run.evaluators)
+            ]
+            _wait_for_workers(self.backend, [self.trainer, *self.evaluators], run)
+        except BaseException:
+            self._free_workers()  # a shared cluster gets back what a search that never started took
+            raise
+        self._trainer_instance = self.trainer.call("instance_id").result()
         self.pool = ActorPool(self.backend, self.evaluators)
         self._tb = None
         self.progress_state: dict[str, Any] = {"stage": 1, "iteration": 0, "phase": "policy", "global_iteration": 0}
@@ -224,8 +246,14 @@ class Search:
             checkpoint = self.record.load_checkpoint()
             if checkpoint.get("version") != CHECKPOINT_VERSION:
                 raise UserError(
-                    f"search checkpoint {self.record.checkpoint_path}: version {checkpoint.get('version')} "
+                    f"search checkpoint {self.record.checkpoint_path}: version {shown(checkpoint.get('version'))} "
                     f"is not {CHECKPOINT_VERSION}; resume it with the autogan version that wrote it"
+                )
+            missing = {"trainer", "controller", "beam", "progress"} - checkpoint.keys()
+            if missing:
+                raise UserError(
+                    f"search checkpoint {self.record.checkpoint_path}: has no {sorted(missing)}, so it is not a "
+                    "search checkpoint; restore the file autogan wrote or start a new search"
                 )
             self._trainer_call("load_state_dict", checkpoint["trainer"]).result()
             self.controller.load_state_dict(checkpoint["controller"])
@@ -242,6 +270,10 @@ class Search:
         kept = [r for r in iterations if _position(r) < committed_upto]
         if len(kept) != len(iterations):
             self.record.rewrite_iterations(kept)
+        if self.record.checkpoint_path.exists() and self.record.read_state() is None:
+            logger.warning("resume: %s was missing; written again from the checkpoint", self.record.state_path)
+            done = self.progress_state["phase"] == "done"
+            self._write_state([r.to_dict() for r in self.ranking()[: self.config.search.top_k]] if done else None)
         logger.info(
             "resume: stage %d, iteration %d (%s)",
             self.progress_state["stage"],
@@ -288,6 +320,9 @@ class Search:
             "config": self.config.to_dict(),
         }
         self.record.save_checkpoint(checkpoint)
+        self._write_state(top)
+
+    def _write_state(self, top: list[dict[str, Any]] | None = None) -> None:
         self.record.write_state(
             {
                 **self.progress_state,
@@ -561,11 +596,15 @@ class Search:
 
     def close(self) -> None:
         """Free the workers: a shared Ray cluster gets its CPUs and GPUs back."""
+        self._free_workers()
+        self._lock.release()
+
+    def _free_workers(self) -> None:
         for actor in [self.trainer, *self.evaluators]:
-            self.backend.release(actor)
+            if actor is not None:
+                self.backend.release(actor)
         if self._owns_backend:
             self.backend.shutdown()
-        self._lock.release()
 
 
 def run_search(config: Config, run_dir: Path | str, *, resume: bool = False, **options: Any) -> list[RankedArchitecture]:
@@ -587,10 +626,89 @@ def _check_inputs(config: Config) -> None:
     """
     from autogan.data import get_dataset
     from autogan.metrics import get_extractor
+    from autogan.train import get_loss
 
+    get_loss(config.train.loss)
     data = config.data
     get_dataset(data.dataset, root=data.root or None, download=data.download, channels=data.channels)
     get_extractor(config.search.extractor, device="cpu", weights_path=config.search.inception_weights or None)
+
+
+# How often a wait for the cluster says that it is still waiting.
+_WAIT_NOTICE_SECONDS = 30.0
+
+
+def _resource_shortfall(run: Any, nodes: list[Any], where: str) -> str | None:
+    """Why the trainer and evaluators cannot all be placed on ``nodes``, naming the config keys; None if they can."""
+    # Ray counts resources to 1e-4; a hair over the total is rounding, not a shortfall.
+    slack = 1e-4
+    asks = (
+        ("CPU", "cpus", sum(n.num_cpus for n in nodes), max((n.num_cpus for n in nodes), default=0.0), run.trainer_cpus, run.evaluator_cpus),
+        ("GPU", "gpus", sum(n.num_gpus for n in nodes), max((n.num_gpus for n in nodes), default=0.0), run.trainer_gpus, run.evaluator_gpus),
+    )
+    for unit, key, total, largest, trainer, evaluator in asks:
+        asked = trainer + run.evaluators * evaluator
+        fix_off = "; set it to 0 to run on CPU" if unit == "GPU" else ""
+        if trainer > largest + slack:
+            return (
+                f"run.trainer_{key}={trainer:g}, but no node of {where} has more than {largest:g} {unit}s; "
+                f"lower run.trainer_{key}{fix_off}, or join a larger cluster with --address"
+            )
+        if evaluator > largest + slack:
+            return (
+                f"run.evaluator_{key}={evaluator:g}, but no node of {where} has more than {largest:g} {unit}s; "
+                f"lower run.evaluator_{key}{fix_off}, or join a larger cluster with --address"
+            )
+        if asked > total + slack:
+            spare = math.floor((total - trainer) / run.evaluators * 100) / 100
+            hint = f" (e.g. run.evaluator_{key}={spare:g})" if spare > 0 else ""
+            return (
+                f"run.trainer_{key}={trainer:g} + run.evaluators={run.evaluators} x run.evaluator_{key}={evaluator:g} "
+                f"asks for {asked:g} {unit}s, but {where} has {total:g}; lower run.evaluators or "
+                f"run.evaluator_{key}{hint}, or join a larger cluster with --address"
+            )
+    return None
+
+
+def _wait_for_resources(backend: Any, run: Any) -> None:
+    """Fail at once, naming the config keys, when the workers can never all start: Ray would wait forever.
+
+    A cluster that can autoscale may still grow: wait for it, saying so, up to ``run.start_timeout``.
+    """
+    where = "the Ray cluster" if backend.may_grow else "this machine's Ray instance"
+    deadline = time.monotonic() + run.start_timeout
+    while True:
+        nodes = backend.capacity()
+        shortfall = None if nodes is None else _resource_shortfall(run, nodes, where)
+        if shortfall is None:
+            return
+        if not backend.may_grow:
+            raise ConfigError(shortfall)
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise ConfigError(f"{shortfall} (waited {run.start_timeout:g}s for it to grow: run.start_timeout)")
+        logger.warning("waiting for the cluster to grow, up to %.0fs more (run.start_timeout): %s", left, shortfall)
+        time.sleep(min(_WAIT_NOTICE_SECONDS, left))
+
+
+def _wait_for_workers(backend: Any, actors: list[Any], run: Any) -> None:
+    """Wait until every worker is up; a start that never comes ends, after ``run.start_timeout``, in one line."""
+    pings = [actor.call("ping") for actor in actors]
+    started = time.monotonic()
+    while True:
+        waited = time.monotonic() - started
+        step = min(_WAIT_NOTICE_SECONDS, run.start_timeout - waited)
+        try:
+            backend.wait_all(pings, timeout=max(step, 0.0))
+            return
+        except TimeoutError as exc:
+            if waited + step >= run.start_timeout:
+                raise ConfigError(
+                    f"the trainer and run.evaluators={run.evaluators} workers did not all start within "
+                    f"run.start_timeout={run.start_timeout:g}s ({exc}); the cluster has no room for them now: "
+                    "lower run.evaluators, run.evaluator_cpus or run.evaluator_gpus, free the cluster, or raise run.start_timeout"
+                ) from None
+            logger.warning("still waiting for Ray to start the workers (%s; run.start_timeout=%gs)", exc, run.start_timeout)
 
 
 def controller_options(search: Any) -> dict[str, Any]:

@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass
 from typing import Any, Iterable
 
-from search_spaces._errors import InvalidArchitecture
+from search_spaces._errors import InvalidArchitecture, shown
 from search_spaces._ops import AUTOGAN_CONV, AUTOGAN_NORM, AUTOGAN_UP, check_op
 
 JSON_FORMAT = "autogan.architecture"
@@ -36,23 +36,23 @@ class Cell:
         skips = self.skips
         if isinstance(skips, (str, bytes)) or not isinstance(skips, Iterable):
             raise InvalidArchitecture(
-                f"cell decision skip: expected a sequence of earlier cell numbers, got {skips!r}"
+                f"cell decision skip: expected a sequence of earlier cell numbers, got {shown(skips)}"
             )
         skips = tuple(skips)
         for source in skips:
             if isinstance(source, bool) or not isinstance(source, int):
                 raise InvalidArchitecture(
-                    f"cell decision skip: skip source {source!r} is not an integer cell number (cells count from 1)"
+                    f"cell decision skip: skip source {shown(source)} is not an integer cell number (cells count from 1)"
                 )
         if len(set(skips)) != len(skips):
             raise InvalidArchitecture(f"cell decision skip: {list(skips)} names a source cell twice")
         object.__setattr__(self, "skips", tuple(sorted(skips)))
         if not isinstance(self.shortcut, bool):
-            raise InvalidArchitecture(f"cell decision shortcut: expected true or false, got {self.shortcut!r}")
+            raise InvalidArchitecture(f"cell decision shortcut: expected true or false, got {shown(self.shortcut)}")
         for decision in ("conv", "norm", "up"):
             value = getattr(self, decision)
             if not isinstance(value, str):
-                raise InvalidArchitecture(f"cell decision {decision}: expected an op name, got {value!r}")
+                raise InvalidArchitecture(f"cell decision {decision}: expected an op name, got {shown(value)}")
             check_op(decision, value, where=f"cell decision {decision}")
 
     def to_dict(self) -> dict[str, Any]:
@@ -123,12 +123,12 @@ class Architecture:
             if len(fields) != expected:
                 shape = "conv,norm,up,sc|nosc" + ("" if number == 1 else ",skip=A+B|none")
                 raise InvalidArchitecture(
-                    f"cell {number}: {chunk.strip()!r} has {len(fields)} fields, expected {expected} ({shape})"
+                    f"cell {number}: {shown(chunk.strip())} has {len(fields)} fields, expected {expected} ({shape})"
                 )
             conv, norm, up, shortcut_word = fields[:4]
             if shortcut_word not in _SHORTCUT_WORDS:
                 raise InvalidArchitecture(
-                    f"cell {number}, decision shortcut: {shortcut_word!r} is not allowed; use 'sc' or 'nosc'"
+                    f"cell {number}, decision shortcut: {shown(shortcut_word)} is not allowed; use 'sc' or 'nosc'"
                 )
             skips: tuple[int, ...] = ()
             if number > 1:
@@ -156,11 +156,11 @@ class Architecture:
             raise InvalidArchitecture(f"architecture JSON: expected an object, got {type(data).__name__}")
         if data.get("format") != JSON_FORMAT:
             raise InvalidArchitecture(
-                f"architecture JSON: 'format' is {data.get('format')!r}, expected {JSON_FORMAT!r}"
+                f"architecture JSON: 'format' is {shown(data.get('format'))}, expected {JSON_FORMAT!r}"
             )
         version = data.get("version")
         if not isinstance(version, int) or isinstance(version, bool):
-            raise InvalidArchitecture(f"architecture JSON: 'version' is {version!r}, expected an integer")
+            raise InvalidArchitecture(f"architecture JSON: 'version' is {shown(version)}, expected an integer")
         if version > JSON_VERSION:
             raise InvalidArchitecture(
                 f"architecture JSON: format version {version} is newer than this autogan reads "
@@ -187,6 +187,10 @@ class Architecture:
             data = json.loads(text)
         except (json.JSONDecodeError, TypeError) as exc:
             raise InvalidArchitecture(f"architecture JSON: not valid JSON ({exc})") from None
+        except RecursionError:
+            raise InvalidArchitecture(
+                "architecture JSON: nested too deeply to read; an architecture is an object with a list of cells"
+            ) from None
         return cls.from_dict(data)
 
     # --- the published AutoGAN vector ------------------------------------------------
@@ -202,7 +206,7 @@ class Architecture:
                 value = getattr(cell, decision)
                 if value not in options:
                     raise InvalidArchitecture(
-                        f"cell {number}, decision {decision}: op {value!r} has no AutoGAN vector code; "
+                        f"cell {number}, decision {decision}: op {shown(value)} has no AutoGAN vector code; "
                         f"only {list(options)} do"
                     )
                 vector.append(options.index(value))
@@ -228,7 +232,7 @@ class Architecture:
             for index, value in enumerate(chunk):
                 if isinstance(value, bool) or not isinstance(value, int):
                     raise InvalidArchitecture(
-                        f"cell {number}: AutoGAN vector entry {position - width + index + 1} is {value!r}, "
+                        f"cell {number}: AutoGAN vector entry {position - width + index + 1} is {shown(value)}, "
                         "not an integer"
                     )
             conv = _pick(number, "conv", chunk[0], AUTOGAN_CONV)
@@ -270,7 +274,7 @@ def _pick(number: int, decision: str, value: int, options: tuple[str, ...]) -> s
 def _parse_skip_field(field: str, number: int) -> tuple[int, ...]:
     if not field.startswith("skip="):
         raise InvalidArchitecture(
-            f"cell {number}, decision skip: {field!r} should read 'skip=1+2' or 'skip=none'"
+            f"cell {number}, decision skip: {shown(field)} should read 'skip=1+2' or 'skip=none'"
         )
     body = field[len("skip=") :]
     if body == "none":
@@ -279,7 +283,7 @@ def _parse_skip_field(field: str, number: int) -> tuple[int, ...]:
     for token in body.split("+"):
         if not token.isdigit():
             raise InvalidArchitecture(
-                f"cell {number}, decision skip: {token!r} is not a cell number; write 'skip=1+2' or 'skip=none'"
+                f"cell {number}, decision skip: {shown(token)} is not a cell number; write 'skip=1+2' or 'skip=none'"
             )
         sources.append(int(token))
     return tuple(sources)

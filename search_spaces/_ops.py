@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from search_spaces._errors import InvalidArchitecture
+from search_spaces._errors import InvalidArchitecture, shown
 
 # Decisions whose choices are op names.  Shortcut and skip-ins are structural
 # (booleans and source cells), so they are not in the registry.
@@ -58,7 +58,7 @@ def registered_ops(decision: str) -> tuple[str, ...]:
 def check_op(decision: str, name: str, *, where: str) -> None:
     if name not in _REGISTRY[decision]:
         raise InvalidArchitecture(
-            f"{where}: unknown {decision} op {name!r}; registered {decision} ops are "
+            f"{where}: unknown {decision} op {shown(name)}; registered {decision} ops are "
             f"{list(_REGISTRY[decision])} (add one with search_spaces.register_op)"
         )
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any, Iterable, Iterator, Sequence
 
 from search_spaces._architecture import Architecture, Cell, skips_from_int, skips_to_int
-from search_spaces._errors import InvalidArchitecture
+from search_spaces._errors import InvalidArchitecture, shown
 from search_spaces._ops import AUTOGAN_CONV, AUTOGAN_NORM, AUTOGAN_UP, check_op
 
 MIN_CELLS = 2
@@ -48,7 +48,7 @@ class SearchSpace:
 
     def __post_init__(self) -> None:
         if isinstance(self.num_cells, bool) or not isinstance(self.num_cells, int):
-            raise InvalidArchitecture(f"search space: num_cells {self.num_cells!r} is not an integer")
+            raise InvalidArchitecture(f"search space: num_cells {shown(self.num_cells)} is not an integer")
         if not MIN_CELLS <= self.num_cells <= MAX_CELLS:
             raise InvalidArchitecture(
                 f"search space: num_cells {self.num_cells} is out of range; use {MIN_CELLS} to {MAX_CELLS}"
@@ -97,7 +97,7 @@ class SearchSpace:
     def _check_stage(self, stage: int) -> None:
         if isinstance(stage, bool) or not isinstance(stage, int) or not 1 <= stage <= self.num_cells:
             raise InvalidArchitecture(
-                f"search space: stage {stage!r} does not exist; stages are 1..{self.num_cells}"
+                f"search space: stage {shown(stage)} does not exist; stages are 1..{self.num_cells}"
             )
 
     # --- membership -----------------------------------------------------------------------
@@ -121,7 +121,7 @@ class SearchSpace:
                 allowed = getattr(self, decision)
                 if value not in allowed:
                     raise InvalidArchitecture(
-                        f"cell {number}, decision {decision}: value {value!r} is not allowed; "
+                        f"cell {number}, decision {decision}: value {shown(value)} is not allowed; "
                         f"allowed values are {list(allowed)}"
                     )
         return arch
@@ -185,7 +185,7 @@ class SearchSpace:
         for decision, index in zip(decisions, chunk):
             if isinstance(index, bool) or not isinstance(index, int):
                 raise InvalidArchitecture(
-                    f"cell {stage}, decision {decision.name}: token {index!r} is not an integer"
+                    f"cell {stage}, decision {decision.name}: token {shown(index)} is not an integer"
                 )
             if not 0 <= index < decision.size:
                 raise InvalidArchitecture(
@@ -208,7 +208,7 @@ class SearchSpace:
 
     def from_index(self, rank: int) -> Architecture:
         if isinstance(rank, bool) or not isinstance(rank, int) or not 0 <= rank < self.size():
-            raise InvalidArchitecture(f"index: {rank!r} is out of range; expected 0..{self.size() - 1}")
+            raise InvalidArchitecture(f"index: {shown(rank)} is out of range; expected 0..{self.size() - 1}")
         digits = []
         for decision in reversed(self.all_decisions()):
             rank, digit = divmod(rank, decision.size)
@@ -226,7 +226,7 @@ class SearchSpace:
             if decision.stage == stage and decision.name == name:
                 return offset
             offset += decision.size
-        raise InvalidArchitecture(f"tokens: stage {stage} has no decision {name!r}")
+        raise InvalidArchitecture(f"tokens: stage {stage} has no decision {shown(name)}")
 
     def to_tokens(self, arch: Architecture) -> tuple[int, ...]:
         """Each decision's choice as an id in the controller's shared embedding vocabulary."""
@@ -249,7 +249,7 @@ class SearchSpace:
         for decision, token in zip(decisions, values):
             if isinstance(token, bool) or not isinstance(token, int):
                 raise InvalidArchitecture(
-                    f"cell {decision.stage}, decision {decision.name}: token {token!r} is not an integer"
+                    f"cell {decision.stage}, decision {decision.name}: token {shown(token)} is not an integer"
                 )
             if not offset <= token < offset + decision.size:
                 raise InvalidArchitecture(

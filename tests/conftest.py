@@ -13,9 +13,11 @@ os.environ.pop("AUTOGAN_INCEPTION_WEIGHTS", None)
 
 @pytest.fixture(scope="session")
 def ray_session():
-    """`ray.init(num_cpus=2)` once for the whole run; most tests need no Ray at all."""
+    """A 2-CPU Ray instance once for the whole run; most tests need no Ray at all."""
     ray = pytest.importorskip("ray")
     if not ray.is_initialized():
-        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
+        from workers import RayBackend
+
+        RayBackend(num_cpus=2)  # the embedded instance as a search starts it: no dashboard, loopback only
     yield ray
     ray.shutdown()

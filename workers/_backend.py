@@ -8,11 +8,15 @@ Nothing here knows about GANs.
 from __future__ import annotations
 
 import abc
+import contextlib
 import logging
+import os
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
 logger = logging.getLogger("autogan.workers")
+
+LOOPBACK = "127.0.0.1"
 
 
 @dataclass(frozen=True)
@@ -67,8 +71,18 @@ class Backend(abc.ABC):
     def release(self, actor: Actor) -> None:
         """End a worker for good and free its resources (no restart)."""
 
-    def wait_all(self, futures: Sequence[Future]) -> list[Any]:
+    def wait_all(self, futures: Sequence[Future], timeout: float | None = None) -> list[Any]:
+        """The results of ``futures``; ``TimeoutError`` if not all are done within ``timeout`` seconds."""
         return [f.result() for f in futures]
+
+    def capacity(self) -> list[Resources] | None:
+        """What each node offers in all; None where actors cost nothing (in-process)."""
+        return None
+
+    @property
+    def may_grow(self) -> bool:
+        """Whether capacity can appear later (a cluster that autoscales), so a shortfall is worth waiting out."""
+        return False
 
     def shutdown(self) -> None:
         """Release the backend's processes; safe to call twice."""
@@ -161,7 +175,8 @@ class RayBackend(Backend):
 
     Actors restart after a crash and their in-flight calls are retried
     (``max_restarts`` / ``max_task_retries``), so a dead evaluator costs time,
-    not results.  The embedded instance runs without the dashboard.
+    not results.  The embedded instance runs without the dashboard, and every
+    process of it listens on the loopback interface only.
     """
 
     name = "ray"
@@ -181,16 +196,20 @@ class RayBackend(Backend):
         self.max_restarts = max_restarts
         self.max_task_retries = max_task_retries
         self._owns_instance = False
+        self._joined_cluster = address is not None
         if not ray.is_initialized():
             options: dict[str, Any] = {"log_to_driver": False, "configure_logging": False}
             if runtime_env:
                 options["runtime_env"] = runtime_env
             if address is None:
                 # The embedded instance: this machine's resources, no dashboard to expose.
-                options.update(num_cpus=num_cpus, num_gpus=num_gpus, include_dashboard=False)
+                options.update(num_cpus=num_cpus, num_gpus=num_gpus, include_dashboard=False, _node_ip_address=LOOPBACK)
+                with _single_machine_ray():
+                    ray.init(**options)
             else:
+                _check_reachable(address)
                 options["address"] = address
-            ray.init(**options)
+                ray.init(**options)
             self._owns_instance = True
             logger.info("ray: %s", "embedded local instance" if address is None else f"joined cluster at {address}")
 
@@ -224,10 +243,29 @@ class RayBackend(Backend):
         assert isinstance(actor, _RayActor)
         ray.kill(actor.handle, no_restart=True)
 
-    def wait_all(self, futures: Sequence[Future]) -> list[Any]:
+    def wait_all(self, futures: Sequence[Future], timeout: float | None = None) -> list[Any]:
         import ray
 
-        return ray.get([f.ref for f in futures])  # type: ignore[attr-defined]
+        refs = [f.ref for f in futures]  # type: ignore[attr-defined]
+        if timeout is not None:
+            _, pending = ray.wait(refs, num_returns=len(refs), timeout=timeout)
+            if pending:
+                raise TimeoutError(f"{len(pending)} of {len(refs)} calls did not finish within {timeout:g}s")
+        return ray.get(refs)
+
+    def capacity(self) -> list[Resources]:
+        import ray
+
+        return [
+            Resources(num_cpus=node["Resources"].get("CPU", 0.0), num_gpus=node["Resources"].get("GPU", 0.0))
+            for node in ray.nodes()
+            if node.get("Alive")
+        ]
+
+    @property
+    def may_grow(self) -> bool:
+        # Only a cluster can autoscale; an instance on this machine has what it has.
+        return self._joined_cluster
 
     def shutdown(self) -> None:
         import ray
@@ -235,6 +273,58 @@ class RayBackend(Backend):
         if self._owns_instance and ray.is_initialized():
             ray.shutdown()
             self._owns_instance = False
+
+
+class ClusterUnreachable(ConnectionError):
+    """Nothing answers at the address of the cluster to join."""
+
+
+def _check_reachable(address: str, timeout: float = 5.0) -> None:
+    """Fail in seconds where ``ray.init`` would retry a dead address for minutes."""
+    import socket
+
+    if address == "auto" or "://" in address:
+        return  # Ray resolves these itself, and fails fast when there is nothing to find
+    host, _, port = address.rpartition(":")
+    if not host or not port.isdigit():
+        raise ClusterUnreachable(f"{address!r} is not HOST:PORT")
+    try:
+        with socket.create_connection((host.strip("[]"), int(port)), timeout=timeout):
+            pass
+    except OSError as exc:
+        raise ClusterUnreachable(f"nothing answers at {address} ({exc.strerror or exc})") from None
+
+
+@contextlib.contextmanager
+def _single_machine_ray():
+    """Start Ray as a single-machine instance: its processes advertise and bind loopback only.
+
+    Ray swaps a loopback ``node_ip_address`` for the machine's external address, and its
+    servers then listen on every interface, unless it believes it cannot form a cluster
+    (``RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0``); that flag is read when Ray is imported, so
+    it is set in the environment (for the processes Ray starts) and in Ray's constants.
+    Ray's notice that it turned on token authentication (its default for a new local
+    instance) is kept off stderr, where it would precede our own lines.
+    """
+    from ray._private import ray_constants
+
+    saved_env = os.environ.get("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER")
+    saved_flag = ray_constants.ENABLE_RAY_CLUSTER
+    notices = logging.getLogger("ray._private.authentication.authentication_token_setup")
+    saved_level = notices.level
+    os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
+    ray_constants.ENABLE_RAY_CLUSTER = False
+    notices.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        # The processes Ray started keep the flag; this process may still join a cluster later.
+        notices.setLevel(saved_level)
+        ray_constants.ENABLE_RAY_CLUSTER = saved_flag
+        if saved_env is None:
+            os.environ.pop("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", None)
+        else:
+            os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = saved_env
 
 
 BACKENDS: dict[str, Callable[..., Backend]] = {"ray": RayBackend, "inprocess": InProcessBackend}

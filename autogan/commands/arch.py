@@ -8,7 +8,12 @@ from pathlib import Path
 
 from search_spaces import Architecture, InvalidArchitecture, SearchSpace
 
-from autogan.errors import UserError
+from autogan.errors import UserError, shown
+
+# An architecture file is a few hundred bytes; anything far larger is the wrong file.
+MAX_ARCH_FILE_BYTES = 1 << 20
+# Wider than any trained GAN by far, and small enough that the size arithmetic cannot overflow.
+MAX_CH = 1 << 20
 
 ARCH_HELP = (
     "an architecture: a file (JSON or canonical string), a canonical string such as "
@@ -30,7 +35,7 @@ def parse_arch_text(text: str, *, source: str) -> Architecture:
     stripped = text.strip()
     if not stripped:
         raise InvalidArchitecture(f"{source}: it is empty; expected an architecture")
-    if stripped.startswith("{"):
+    if stripped.startswith(("{", "[")):
         return Architecture.from_json(stripped)
     if all(part.lstrip("-").isdigit() for part in stripped.replace(",", " ").split()):
         return Architecture.from_autogan_vector(parse_int_vector(stripped, source=source))
@@ -42,7 +47,9 @@ def parse_int_vector(text: str, *, source: str) -> list[int]:
     try:
         return [int(p) for p in parts]
     except ValueError:
-        raise InvalidArchitecture(f"{source}: {text!r} is not a list of integers such as '1 0 1 1 1 0 0 1 1 1 0 1 0 3'") from None
+        raise InvalidArchitecture(
+            f"{source}: {shown(text)} is not a list of integers such as '1 0 1 1 1 0 0 1 1 1 0 1 0 3'"
+        ) from None
 
 
 def load_arch_argument(args: argparse.Namespace, space: SearchSpace | None = None) -> Architecture:
@@ -54,19 +61,41 @@ def load_arch_argument(args: argparse.Namespace, space: SearchSpace | None = Non
         arch = Architecture.from_autogan_vector(parse_int_vector(args.autogan_vector, source="--autogan-vector"))
     elif args.arch is not None:
         path = Path(args.arch)
-        if path.is_file():
-            try:
-                text = path.read_text()
-            except (OSError, UnicodeDecodeError) as exc:
-                raise UserError(f"ARCH file {path}: cannot be read ({exc})") from None
-            arch = parse_arch_text(text, source=f"ARCH file {path}")
+        kind = _kind(path) if args.arch.strip() else None  # Path("") is ".", the current directory
+        if kind == "file":
+            arch = parse_arch_text(_read_arch_file(path), source=f"ARCH file {path}")
+        elif kind == "directory":
+            raise UserError(f"ARCH file {path}: is a directory; pass an architecture file or a canonical string")
         elif path.suffix in {".json", ".txt"} or "/" in args.arch and "," not in args.arch:
-            raise UserError(f"ARCH file {path}: not found; pass an existing file or a canonical architecture string")
+            raise UserError(
+                f"ARCH file {shown(str(path))}: not found; pass an existing file or a canonical architecture string"
+            )
         else:
             arch = parse_arch_text(args.arch, source="ARCH")
     else:
         raise UserError(f"no architecture given; pass ARCH or --autogan-vector ({ARCH_HELP})")
     return space.validate(arch)
+
+
+def _kind(path: Path) -> str | None:
+    """"file", "directory" or None (nothing there, or no valid path at all)."""
+    try:
+        return "file" if path.is_file() else "directory" if path.is_dir() else None
+    except OSError:  # a long canonical string is no valid file name: ENAMETOOLONG
+        return None
+
+
+def _read_arch_file(path: Path) -> str:
+    try:
+        size = path.stat().st_size
+        if size > MAX_ARCH_FILE_BYTES:
+            raise UserError(
+                f"ARCH file {path}: {size:,} bytes, far more than an architecture (a few hundred bytes); "
+                "pass the architecture's JSON or canonical string file"
+            )
+        return path.read_text()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UserError(f"ARCH file {path}: cannot be read ({exc}); pass a readable text file") from None
 
 
 def describe_arch(arch: Architecture) -> str:
@@ -120,8 +149,8 @@ def run_show(args) -> int:
     arch = load_arch_argument(args, space)
     cost = None
     if args.ch is not None:
-        if args.ch < 1:
-            raise UserError(f"--ch {args.ch}: the width must be a positive integer such as 256")
+        if not 1 <= args.ch <= MAX_CH:
+            raise UserError(f"--ch {args.ch}: the width must be an integer from 1 to {MAX_CH:,}, such as 256")
         from autogan.nn import generator_cost
 
         cost = generator_cost(arch, ch=args.ch)

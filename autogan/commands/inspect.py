@@ -29,6 +29,8 @@ def run(args) -> int:
     if args.top is not None and args.top < 1:
         raise UserError(f"--top {args.top}: must be at least 1")
     summary = load_run(args.run_dir)
+    for note in summary.notes:
+        logger.warning("%s", note)
     ranking, what = rank(summary, stage=args.stage)
     shown = ranking[: args.top] if args.top is not None else ranking
     if args.report:
@@ -41,6 +43,7 @@ def run(args) -> int:
             "status": summary.status,
             "ranked": what,
             "resets": summary.resets,
+            "warnings": summary.notes,
             "architectures": ranking_rows(shown),
         }
         if args.report:

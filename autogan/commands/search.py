@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import time
 from pathlib import Path
 
 from autogan.config import DEFAULT_PRESET, load_config, preset_names
-from autogan.errors import UserError
+from autogan.errors import UserError, describe_os_error
 
 
 def register(subparsers) -> None:
@@ -28,6 +29,30 @@ def register(subparsers) -> None:
     parser.set_defaults(func=run)
 
 
+# A run directory that stopped taking writes is fixed in place, then resumed.
+_RUN_DIRECTORY_FIXES = {
+    errno.ENOSPC: "free space",
+    errno.EDQUOT: "free space within your disk quota",
+    errno.EROFS: "make its file system writable again",
+    errno.EACCES: "make the run directory writable again",
+    errno.EPERM: "make the run directory writable again",
+}
+
+
+def _os_error_line(exc: OSError, run_dir: Path) -> str:
+    """A full disk or a read-only directory mid-run: the record is safe, so say how to go on from it."""
+    from autogan.record import RunRecord
+
+    fix = _RUN_DIRECTORY_FIXES.get(exc.errno or -1)
+    if not RunRecord(run_dir).config_path.is_file():
+        # Nothing was recorded: fix the disk and start again, or pick another directory.
+        return describe_os_error(exc) + (", then run the same command again" if fix else "")
+    return (
+        f"{describe_os_error(exc, fix)}, then `autogan search --resume {run_dir}`; "
+        "every result recorded so far is kept"
+    )
+
+
 def run(args) -> int:
     from autogan.search import run_search
 
@@ -35,14 +60,17 @@ def run(args) -> int:
         if args.config or args.overrides or args.out:
             raise UserError("--resume continues a run with its recorded config; drop --config, --out and overrides")
         run_dir = Path(args.resume)
-        ranking = run_search(None, run_dir, resume=True)
+        config = None
     else:
         overrides = list(args.overrides)
         if args.address:
             overrides.append(f"run.address={json.dumps(args.address)}")
         config = load_config(args.config, overrides)
         run_dir = Path(args.out) if args.out else Path("runs") / time.strftime("%Y%m%d-%H%M%S")
-        ranking = run_search(config, run_dir)
+    try:
+        ranking = run_search(config, run_dir, resume=bool(args.resume))
+    except OSError as exc:
+        raise UserError(_os_error_line(exc, run_dir)) from None
     from autogan.learning import stage_learning
     from autogan.record import RunRecord
 

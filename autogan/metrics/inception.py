@@ -7,16 +7,20 @@ file is an error that says which file is needed and where to put it.
 
 from __future__ import annotations
 
+import hashlib
+import io
 import os
+import pickle
+import tempfile
+import warnings
 from pathlib import Path
 
 import torch
 import torch.nn as nn
 from torch_fidelity.feature_extractor_inceptionv3 import URL_INCEPTION_V3, FeatureExtractorInceptionV3
 
-from autogan.errors import MissingFileError, UserError
+from autogan.errors import MissingFileError, UserError, first_line
 from autogan.log import logger
-from autogan.metrics.cache import file_sha256
 
 INCEPTION_WEIGHTS_FILE = "weights-inception-2015-12-05-6726825d.pth"
 INCEPTION_SHA256_PREFIX = "6726825d"
@@ -62,10 +66,15 @@ def resolve_inception_weights(weights_path: str | os.PathLike | None = None) -> 
 def load_inception(weights_path: str | os.PathLike | None = None) -> tuple[FeatureExtractorInceptionV3, Path, str]:
     """torch-fidelity's ``FeatureExtractorInceptionV3`` with local weights; returns (module, path, sha256).
 
-    The module never downloads: it is always given a local path.
+    The file is read once: its checksum and the weights the network gets come from the
+    same bytes, unpickled only by torch's safe loader.  The module never downloads.
     """
     path = resolve_inception_weights(weights_path)
-    digest = file_sha256(path)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise UserError(f"Inception weights {path}: cannot be read ({exc.strerror}): {_where_to_put_it()}") from None
+    digest = hashlib.sha256(data).hexdigest()
     if path.name == INCEPTION_WEIGHTS_FILE and not digest.startswith(INCEPTION_SHA256_PREFIX):
         raise UserError(
             f"{path} has sha256 {digest[:8]}..., not {INCEPTION_SHA256_PREFIX}...: the download is incomplete or "
@@ -78,17 +87,40 @@ def load_inception(weights_path: str | os.PathLike | None = None) -> tuple[Featu
             INCEPTION_WEIGHTS_FILE,
             digest[:8],
         )
-    # torch-fidelity reads the file with weights_only=False; reading it first with the safe unpickler
-    # guarantees that read can only produce tensors.  mmap keeps this check cheap.
     try:
-        torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the safe unpickler's remarks; its refusal is what we report
+            state = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError:
+        raise UserError(
+            f"{path} is not a plain weights file that torch can load safely (it is damaged, or holds Python objects "
+            f"besides tensors, which are not unpickled as that could run code): {_where_to_put_it()}"
+        ) from None
     except Exception as exc:
-        raise UserError(f"{path} is not a plain weights file that torch can load safely ({exc}): {_where_to_put_it()}") from exc
+        raise UserError(f"{path} is not a plain weights file that torch can load safely ({first_line(exc)}): {_where_to_put_it()}") from None
+    del data
     try:
-        module = FeatureExtractorInceptionV3("inception-v3-compat", list(INCEPTION_FEATURES), feature_extractor_weights_path=str(path))
-    except RuntimeError as exc:
-        raise UserError(f"{path} does not hold torch-fidelity's Inception weights ({str(exc).splitlines()[0]}): {_where_to_put_it()}") from exc
+        module = _inception_with_state(state)
+    except (RuntimeError, TypeError, AttributeError) as exc:
+        raise UserError(f"{path} does not hold torch-fidelity's Inception weights ({first_line(exc)}): {_where_to_put_it()}") from None
     return module, path, digest
+
+
+def _inception_with_state(state: dict[str, torch.Tensor]) -> FeatureExtractorInceptionV3:
+    """torch-fidelity's network holding ``state``.
+
+    torch-fidelity only builds it from a file, which it unpickles unsafely; it is built
+    here without any weights, then turned into the plain class and given the state.
+    """
+    with tempfile.TemporaryDirectory() as scratch:
+        empty = Path(scratch) / "empty.pth"
+        buffer = io.BytesIO()
+        torch.save({}, buffer)
+        empty.write_bytes(buffer.getvalue())
+        module = _InceptionSkeleton("inception-v3-compat", list(INCEPTION_FEATURES), feature_extractor_weights_path=str(empty))
+    module.__class__ = FeatureExtractorInceptionV3  # the skeleton only differs in ignoring load_state_dict
+    module.load_state_dict(state)
+    return module
 
 
 class _InceptionSkeleton(FeatureExtractorInceptionV3):
@@ -104,9 +136,6 @@ def random_inception_state_dict(seed: int = 0) -> dict[str, torch.Tensor]:
     scores computed with it mean nothing.  Conv and linear weights are He-normal,
     batch norms the identity, so activations keep their scale through the depth.
     """
-    import io
-    import tempfile
-
     with tempfile.TemporaryDirectory() as scratch, torch.device("meta"):
         empty = Path(scratch) / "empty.pth"
         with torch.device("cpu"):

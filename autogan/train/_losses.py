@@ -14,7 +14,7 @@ from typing import Callable
 import torch.nn.functional as F
 from torch import Tensor
 
-from autogan.errors import ConfigError
+from autogan.errors import ConfigError, shown
 
 LossTerm = Callable[[Tensor], Tensor]
 
@@ -58,7 +58,7 @@ def get_loss(name: str | Loss) -> Loss:
     if isinstance(name, Loss):
         return name
     if name not in LOSSES:
-        raise ConfigError(f"loss {name!r} is not known; choose one of {', '.join(LOSSES)}")
+        raise ConfigError(f"train.loss={shown(name)}: not a known loss; choose one of {', '.join(LOSSES)}")
     return LOSSES[name]
 
 

@@ -82,3 +82,37 @@ def test_cli_missing_inception_weights_exits_2_with_one_line(no_torch_fidelity_c
     lines = [line for line in captured.err.splitlines() if line.startswith("autogan metrics:")]
     assert len(lines) == 1 and INCEPTION_WEIGHTS_FILE in lines[0]
     assert "Traceback" not in captured.err
+
+
+def test_inception_weights_are_read_once_and_only_safely(metrics_inception_weights, monkeypatch):
+    """The bytes that are checked are the bytes the network gets: the file is never unpickled unsafely."""
+    from autogan.metrics.inception import load_inception
+
+    real_load = torch.load
+    unsafe = []
+
+    def recording_load(f, *args, **kwargs):
+        if not kwargs.get("weights_only", False):
+            unsafe.append(str(f))
+        return real_load(f, *args, **kwargs)
+
+    monkeypatch.setattr(torch, "load", recording_load)
+    module, path, digest = load_inception(metrics_inception_weights)
+    assert str(metrics_inception_weights) not in unsafe
+    assert type(module) is FeatureExtractorInceptionV3 and not module.training
+    expected = real_load(metrics_inception_weights, weights_only=True)
+    for name, tensor in module.state_dict().items():
+        torch.testing.assert_close(tensor, expected[name], rtol=0, atol=0)
+
+
+def test_inception_weights_holding_objects_are_refused(tmp_path, capsys):
+    path = tmp_path / "weights.pth"
+    torch.save({"Conv2d_1a_3x3.conv.weight": torch.zeros(1), "payload": _Unrelated()}, path)
+    code = main(["metrics", "--dataset", "digits", "--real", "--extractor", "inception-v3", "--inception-weights", str(path)])
+    err = capsys.readouterr().err
+    assert code == 2 and "not a plain weights file that torch can load safely" in err
+    assert len([line for line in err.splitlines() if line.startswith("autogan metrics:")]) == 1
+
+
+class _Unrelated:
+    """An object no weights file holds."""

@@ -70,12 +70,13 @@ def test_run_directory_refuses_a_different_config(tmp_path):
 
 def test_appends_survive_a_line_cut_short(tmp_path):
     record = RunRecord.create(tmp_path / "run", Config())
-    record.append_evaluation({"stage": 1, "iteration": 0, "kind": "policy", "index": 0, "reward": 1.5})
+    row = {"stage": 1, "iteration": 0, "kind": "policy", "arch": "pre,none,nearest,sc"}
+    record.append_evaluation({**row, "index": 0, "reward": 1.5})
     with open(record.evaluations_path, "ab") as handle:
         handle.write(b'{"stage": 1, "iteration": 0, "ki')  # a kill -9 mid-write
     assert len(record.evaluations()) == 1
     record.repair_after_crash()
-    record.append_evaluation({"stage": 1, "iteration": 0, "kind": "policy", "index": 1, "reward": 2.5})
+    record.append_evaluation({**row, "index": 1, "reward": 2.5})
     assert [r["index"] for r in record.evaluations()] == [0, 1]
 
 
@@ -100,7 +101,8 @@ def test_a_second_writer_is_refused_and_nothing_is_touched(tmp_path, capsys):
     from autogan.cli import main
 
     record = RunRecord.create(tmp_path / "run", Config())
-    record.append_evaluation({"stage": 1, "iteration": 0, "kind": "policy", "index": 0, "reward": 1.5})
+    row = {"stage": 1, "iteration": 0, "kind": "policy", "arch": "pre,none,nearest,sc"}
+    record.append_evaluation({**row, "index": 0, "reward": 1.5})
     lock = record.lock()
     before = {p.name: p.read_bytes() for p in record.path.iterdir() if p.is_file()}
     try:

@@ -1,0 +1,27 @@
+"""Fuzzing every parser of user input: only the project's own error types may come out, as one line.
+
+Deterministic and small here, so CI stays fast; ``tests/bad_inputs_table.py`` runs the same
+targets with many fresh examples.
+"""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+
+from fuzz_inputs import TARGETS
+
+# Run files and configs touch the disk per example; parsers of strings are cheap.
+EXAMPLES = {"evaluations.jsonl": 40, "iterations.jsonl": 40, "state.json": 40, "TOML config file": 60,
+            "checkpoint .pt": 40, "section.key=value override": 150}
+
+
+@pytest.mark.parametrize("target", TARGETS, ids=[t.name for t in TARGETS])
+def test_only_our_errors_come_out(target):
+    @settings(max_examples=EXAMPLES.get(target.name, 200), deadline=None, derandomize=True, database=None,
+              suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+    @given(target.strategy)
+    def run(value):
+        target.check(value)
+
+    run()
