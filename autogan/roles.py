@@ -149,6 +149,7 @@ class SupernetTrainer:
         losses_d: list[float] = []
         losses_g: list[float] = []
         collapsed = False
+        warned_non_finite = False
         for index, arch in enumerate(archs):
             real = self.source.sample_batch(train.batch_size, self.stream, size=size)  # (B, C, size, size)
             z = torch.randn(train.batch_size, self.config.model.latent_dim, generator=self.stream).to(self.device)
@@ -170,6 +171,8 @@ class SupernetTrainer:
             losses_d.append(float(stats.loss_d))
             if merged:
                 losses_g.append(float(stats.loss_g))
+            if not warned_non_finite:
+                warned_non_finite = self._warn_if_non_finite(stage, losses_d[-1], losses_g[-1] if merged else None)
             if self.monitor.update(loss_g=float(stats.loss_g) if merged else None, loss_d=float(stats.loss_d)):
                 collapsed = True
                 break
@@ -180,6 +183,18 @@ class SupernetTrainer:
             "collapsed": collapsed,
             "seconds": time.perf_counter() - started,
         }
+
+    def _warn_if_non_finite(self, stage: int, loss_d: float, loss_g: float | None) -> bool:
+        """Say once per iteration where a loss stopped being a number; the record only shows its mean."""
+        bad = [name for name, value in (("loss_d", loss_d), ("loss_g", loss_g)) if value is not None and not math.isfinite(value)]
+        if bad:
+            logger.warning(
+                "stage %d, D step %d: %s is not finite; the supernet's rewards are unusable until a reset",
+                stage,
+                self.d_steps,
+                " and ".join(bad),
+            )
+        return bool(bad)
 
     def weights(self, *, instance: str | None = None) -> dict[str, torch.Tensor]:
         """The generator's weights on the CPU: what evaluators load."""

@@ -198,20 +198,7 @@ def proxy_scores_piece(source: dict[str, Any], reward_seeds: int, count: int) ->
     from autogan.record import RunRecord
     from autogan.roles import RewardEvaluator, derived_seed
 
-    torch.set_num_threads(1)
-    record = RunRecord.open(CACHE / "runs" / f"{source['controller']}-s{source['seed']}")
-    weights = record.load_checkpoint()["trainer"]["generator"]
-    config = record.config()
-    space = SearchSpace(num_cells=config.search.num_cells)
-    evaluators = {
-        mode: RewardEvaluator(config.replace(search=_replace(config.search, reward_norm=mode)).to_dict())
-        for mode in NORM_MODES
-    }
-    box = {"version": 0, "ref": weights}
-
-    def score(mode: str, arch: Architecture, seed: int) -> float:
-        item = {"key": [0], "arch": str(arch), "seed": derived_seed(7, seed, space.index(arch))}
-        return evaluators[mode].score(item, box)["reward"]
+    record, space, score = final_supernet_scorer(source)
 
     # A random pool plus the search's own top, scored once, gives the reward range; the
     # chosen architectures sit at evenly spaced ranks of it, so they span that range.
@@ -234,6 +221,47 @@ def proxy_scores_piece(source: dict[str, Any], reward_seeds: int, count: int) ->
         top_rows.append({"arch": text, **{m: [score(m, arch, 1 + s) for s in range(reward_seeds)] for m in NORM_MODES}})
     piece = {"source": [source["controller"], source["seed"]], "reward_seeds": reward_seeds, "architectures": rows,
              "top_candidates": top_rows}
+    write_json(path, piece)
+    return piece
+
+
+def final_supernet_scorer(source: dict[str, Any]):
+    """``(record, space, score(mode, arch, seed))`` on the final supernet of a cached search."""
+    import torch
+
+    from search_spaces import SearchSpace
+
+    from autogan.record import RunRecord
+    from autogan.roles import RewardEvaluator, derived_seed
+
+    torch.set_num_threads(1)
+    record = RunRecord.open(CACHE / "runs" / f"{source['controller']}-s{source['seed']}")
+    weights = record.load_checkpoint()["trainer"]["generator"]
+    config = record.config()
+    space = SearchSpace(num_cells=config.search.num_cells)
+    evaluators = {
+        mode: RewardEvaluator(config.replace(search=_replace(config.search, reward_norm=mode)).to_dict())
+        for mode in NORM_MODES
+    }
+    box = {"version": 0, "ref": weights}
+
+    def score(mode: str, arch: Any, seed: int) -> float:
+        item = {"key": [0], "arch": str(arch), "seed": derived_seed(7, seed, space.index(arch))}
+        return evaluators[mode].score(item, box)["reward"]
+
+    return record, space, score
+
+
+def pinned_piece(source: dict[str, Any], count: int = PROXY_POOL) -> dict[str, Any]:
+    """Random architectures on the final supernet under every norm mode: how many sit at IS ~ 1?"""
+    path = PIECES / "proxy" / f"{source['controller']}-s{source['seed']}-random.json"
+    cached = read_json(path)
+    if cached is not None:
+        return cached
+    _, space, score = final_supernet_scorer(source)
+    rows = [{"arch": str(arch), **{m: score(m, arch, 0) for m in NORM_MODES}}
+            for arch in (space.sample(1000 + i) for i in range(count))]
+    piece = {"source": [source["controller"], source["seed"]], "architectures": rows}
     write_json(path, piece)
     return piece
 
@@ -303,6 +331,10 @@ def plan(scheduler: Scheduler, args: argparse.Namespace) -> None:
         for row in piece["architectures"]:
             retrain_all(row["arch"], 1)
 
+    if "pinned" in args.parts:
+        source = {"controller": PROXY_SOURCE[0], "seed": PROXY_SOURCE[1]}
+        scheduler.add(0, "random architectures on the final supernet", lambda: pinned_piece(source))
+        return
     searches = [PROXY_SOURCE] if "proxy" in args.parts else []
     if "controllers" in args.parts:
         # Seed by seed, so that an interrupted run has every controller at the same seeds.
@@ -383,6 +415,14 @@ def summarise(args: argparse.Namespace) -> dict[str, Any]:
             "retrain_fid_std_across_seeds_mean": statistics.mean(seed_spread) if seed_spread else None,
             "pinned_near_1": {m: sum(r[m] < 1.1 for r in rows) for m in NORM_MODES},
         }
+    pinned = read_json(PIECES / "proxy" / f"{PROXY_SOURCE[0]}-s{PROXY_SOURCE[1]}-random.json")
+    if pinned is not None:
+        rows = pinned["architectures"]
+        summary["random_architectures"] = {
+            m: {"n": len(rows), "is_below_1.1": sum(r[m] < 1.1 for r in rows),
+                "median": statistics.median(r[m] for r in rows), "max": max(r[m] for r in rows)}
+            for m in NORM_MODES
+        }
     controllers = {}
     for controller in CONTROLLERS:
         runs = [read_json(p) for p in sorted((PIECES / "searches").glob(f"{controller}-s*.json"))]
@@ -429,6 +469,14 @@ def table(summary: dict[str, Any]) -> str:
         if spread is not None and seeds is not None:
             lines += ["", f"Retrained FID: std across architectures {spread:.2f}, mean std across retrain seeds {seeds:.2f}."]
         lines.append("")
+    randoms = summary.get("random_architectures")
+    if randoms:
+        n = next(iter(randoms.values()))["n"]
+        lines += [f"### {n} random architectures on the same final supernet", "",
+                  "| reward_norm | IS < 1.1 | median IS | max IS |", "|---|---|---|---|"]
+        for mode, v in randoms.items():
+            lines.append(f"| {mode} | {v['is_below_1.1']} of {v['n']} | {v['median']:.2f} | {v['max']:.2f} |")
+        lines.append("")
     if summary["controllers"]:
         lines += ["### Controllers at equal budget (default search, top-1 retrained)", "",
                   "| controller | searches | evaluations each | best full-architecture reward seen | top-1 re-scored reward "
@@ -450,7 +498,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--reward-seeds", type=int, default=5, help="reward seeds per architecture (proxy fidelity)")
     parser.add_argument("--proxy-archs", type=int, default=12)
     parser.add_argument("--controllers", nargs="+", default=list(CONTROLLERS), choices=CONTROLLERS)
-    parser.add_argument("--parts", nargs="+", default=["proxy", "controllers"], choices=["proxy", "controllers"])
+    parser.add_argument("--parts", nargs="+", default=["proxy", "controllers"], choices=["proxy", "controllers", "pinned"],
+                        help="pinned: random architectures on the rnn seed-0 final supernet under every reward_norm")
     parser.add_argument("--hours", type=float, default=None, help="start no new piece after this long")
     parser.add_argument("--report", action="store_true", help="only aggregate what is cached")
     args = parser.parse_args(argv)
