@@ -480,13 +480,13 @@ def table(summary: dict[str, Any]) -> str:
     if summary["controllers"]:
         lines += ["### Controllers at equal budget (default search, top-1 retrained)", "",
                   "| controller | searches | evaluations each | best full-architecture reward seen | top-1 re-scored reward "
-                  "| top-1 retrained FID | top-1 retrained IS | entropy drop per stage | search minutes |",
-                  "|---|---|---|---|---|---|---|---|---|"]
+                  "| top-1 retrained FID | top-1 retrained IS | entropy drop per stage |",
+                  "|---|---|---|---|---|---|---|---|"]
         for name, c in summary["controllers"].items():
             seen = [curve[-1] for curve in c["best_so_far"] if curve and curve[-1] is not None]
             lines.append(f"| {name} | {c['searches']} | {c['evaluations']} | {_mean_std(seen)} | "
                          f"{_mean_std([t['reward'] for t in c['tops']])} | {_mean_std(c['fid_all'])} | "
-                         f"{_mean_std(c['is_all'])} | {_entropy_drops(c['stages'])} | {_mean_std(c['minutes'])} |")
+                         f"{_mean_std(c['is_all'])} | {_entropy_drops(c['stages'])} |")
     return "\n".join(lines)
 
 
