@@ -50,7 +50,11 @@ def run(args) -> int:
             payload["report"] = str(args.report)
         print(json.dumps(payload, indent=2))
         return 0
-    print(f"{summary.path}: {summary.status}; ranked: {what}")
+    basis = ""
+    if shown:
+        basis = ("; final: re-scored on the final supernet, mean ± std over seeds" if shown[0].basis == "final"
+                 else "; provisional: mean of the rewards taken during the run, until the final re-scoring")
+    print(f"{summary.path}: {summary.status}; ranked: {what}{basis}")
     if shown:
         print(format_table(ranking_rows(shown)))
     else:
