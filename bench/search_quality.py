@@ -315,6 +315,15 @@ class Scheduler:
         self.pool.shutdown()
 
 
+def spread_order(n: int) -> list[int]:
+    """0..n-1, each next index as far as possible from those already taken (ties: the lower)."""
+    order: list[int] = []
+    for _ in range(n):
+        order.append(max((i for i in range(n) if i not in order),
+                         key=lambda i: (min((abs(i - j) for j in order), default=n), -i)))
+    return order
+
+
 def plan(scheduler: Scheduler, args: argparse.Namespace) -> None:
     def retrain_all(arch: str, priority: int) -> None:
         for seed in range(args.retrain_seeds):
@@ -328,8 +337,11 @@ def plan(scheduler: Scheduler, args: argparse.Namespace) -> None:
             retrain_all(piece["top"][0]["arch"], 1)
 
     def after_proxy(piece: dict[str, Any]) -> None:
-        for row in piece["architectures"]:
-            retrain_all(row["arch"], 1)
+        # Extremes first, then the gaps between them, so that a run stopped early still
+        # has retrained architectures from across the whole reward range.
+        rows = piece["architectures"]
+        for index in spread_order(len(rows)):
+            retrain_all(rows[index]["arch"], 1)
 
     if "pinned" in args.parts:
         source = {"controller": PROXY_SOURCE[0], "seed": PROXY_SOURCE[1]}
