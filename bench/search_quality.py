@@ -351,8 +351,9 @@ def plan(scheduler: Scheduler, args: argparse.Namespace) -> None:
     if "controllers" in args.parts:
         # Seed by seed, so that an interrupted run has every controller at the same seeds.
         searches += [(c, s) for s in range(args.seeds) for c in args.controllers if (c, s) != PROXY_SOURCE]
-    for rank, (controller, seed) in enumerate(searches):
-        scheduler.add(0 if rank == 0 else 3, f"search {controller} seed {seed}",
+    for controller, seed in searches:
+        # Seed 0 of every controller first: a run stopped early can already compare all three.
+        scheduler.add(0 if seed == 0 else 3, f"search {controller} seed {seed}",
                       lambda c=controller, s=seed: search_piece(c, s), after_search)
 
 
