@@ -333,8 +333,8 @@ def plan(scheduler: Scheduler, args: argparse.Namespace) -> None:
         if (piece["controller"], piece["seed"]) == PROXY_SOURCE and "proxy" in args.parts:
             scheduler.add(0, "proxy scores", lambda: proxy_scores_piece(piece, args.reward_seeds, args.proxy_archs), after_proxy)
         if "controllers" in args.parts and piece["top"]:
-            # As urgent as the proxy's retrains: an interrupted run then has both halves.
-            retrain_all(piece["top"][0]["arch"], 1)
+            # Before the proxy's retrains: each finished search then has its answer retrained.
+            retrain_all(piece["top"][0]["arch"], 0)
 
     def after_proxy(piece: dict[str, Any]) -> None:
         # Extremes first, then the gaps between them, so that a run stopped early still
