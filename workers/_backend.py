@@ -209,7 +209,14 @@ class RayBackend(Backend):
             else:
                 _check_reachable(address)
                 options["address"] = address
-                ray.init(**options)
+                if _listens_on_loopback(address):
+                    # Nodes started on this machine's loopback: join as one of them, or Ray
+                    # rewrites 127.0.0.1 to the external address, where nothing listens.
+                    options["_node_ip_address"] = LOOPBACK
+                    with _single_machine_ray():
+                        ray.init(**options)
+                else:
+                    ray.init(**options)
             self._owns_instance = True
             logger.info("ray: %s", "embedded local instance" if address is None else f"joined cluster at {address}")
 
@@ -293,6 +300,14 @@ def _check_reachable(address: str, timeout: float = 5.0) -> None:
             pass
     except OSError as exc:
         raise ClusterUnreachable(f"nothing answers at {address} ({exc.strerror or exc})") from None
+
+
+def _listens_on_loopback(address: str) -> bool:
+    """Whether the cluster at ``address`` (``auto``: Ray's ``RAY_ADDRESS``, as a job sets it) is on loopback."""
+    if address == "auto":
+        address = os.environ.get("RAY_ADDRESS", "")
+    host = address.split("://")[-1].rpartition(":")[0].strip("[]")
+    return host in {LOOPBACK, "localhost", "::1"}
 
 
 @contextlib.contextmanager

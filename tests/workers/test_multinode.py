@@ -1,0 +1,139 @@
+"""A search on a real multi-node Ray cluster: a head and two worker nodes on loopback.
+
+Ray's own multi-node test utility (``ray.cluster_utils.Cluster``) starts each node's raylet, object
+store and workers as separate processes, as ``ray start`` does on separate machines. The searches
+join it the way a user does, with ``--address`` and through the head's job API, and a worker node
+is killed mid-run: the search must still end with every reward, and with the same ones as an
+undisturbed run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+LOOPBACK = "127.0.0.1"
+TINY = [
+    "model.ch=8", "model.df=8", "model.latent_dim=16", "train.batch_size=8", "train.n_critic=2",
+    "train.d_steps_per_iteration=60", "search.reward_samples=40", "search.reward_splits=2",
+    "search.archs_per_iteration=3", "search.beam_candidates=3", "search.beam_width=2", "run.threads=1",
+    "search.num_cells=2", "search.stage_iterations=[3, 3]", "search.rescore_seeds=1",
+    # Two evaluators and the trainer fit on one worker node, so losing the other one loses no capacity.
+    "run.evaluators=2", "run.trainer_cpus=1", "run.evaluator_cpus=0.5",
+]
+
+pytest.importorskip("ray.dashboard.modules.job", reason="the job API needs ray[default]")
+
+
+def _env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}
+    env.update(OMP_NUM_THREADS="1", PYTHONPATH=str(ROOT), **extra)
+    return env
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    from ray._private import ray_constants
+    from ray.cluster_utils import Cluster
+
+    # Nodes that stay on loopback: otherwise Ray's processes (the dashboard agent among them) rewrite
+    # 127.0.0.1 to this machine's external address, where nothing listens.
+    saved = os.environ.get("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"), ray_constants.ENABLE_RAY_CLUSTER
+    os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
+    ray_constants.ENABLE_RAY_CLUSTER = False
+    # The head runs drivers only (no CPUs), as in docker/kuberay-rayjob.yaml.
+    cluster = Cluster(initialize_head=True, head_node_args={
+        "num_cpus": 0, "node_ip_address": LOOPBACK, "include_dashboard": True,
+        "dashboard_host": LOOPBACK, "dashboard_port": 0,
+    })
+    try:
+        for _ in range(2):
+            cluster.add_node(num_cpus=2, node_ip_address=LOOPBACK)
+        cluster.wait_for_nodes()
+        yield cluster
+    finally:
+        cluster.shutdown()
+        ray_constants.ENABLE_RAY_CLUSTER = saved[1]
+        if saved[0] is None:
+            os.environ.pop("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", None)
+        else:
+            os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = saved[0]
+
+
+def _rows(run_dir: Path) -> list[dict]:
+    path = run_dir / "evaluations.jsonl"
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+
+def _rewards(run_dir: Path) -> dict[tuple, float]:
+    rows = _rows(run_dir)
+    keyed = {(r["stage"], r["iteration"], r["kind"], r["index"]): r["reward"] for r in rows}
+    assert len(keyed) == len(rows), "a reward was recorded twice"
+    return keyed
+
+
+@pytest.fixture(scope="module")
+def undisturbed(tmp_path_factory) -> dict[tuple, float]:
+    run_dir = tmp_path_factory.mktemp("inprocess") / "run"
+    subprocess.run([sys.executable, "-m", "autogan.cli", "search", "--out", str(run_dir), *TINY, "run.backend=inprocess"],
+                   check=True, capture_output=True, text=True, cwd=ROOT, env=_env(), timeout=600)
+    return _rewards(run_dir)
+
+
+def _actor_nodes(cluster) -> dict[str, int]:
+    from ray.util.state import list_actors
+
+    actors = list_actors(address=f"http://{cluster.webui_url}", filters=[("state", "=", "ALIVE")])
+    counts: dict[str, int] = {}
+    for actor in actors:
+        counts[actor.node_id] = counts.get(actor.node_id, 0) + 1
+    return counts
+
+
+def test_search_survives_losing_a_worker_node(cluster, undisturbed, tmp_path):
+    run_dir = tmp_path / "run"
+    command = [sys.executable, "-m", "autogan.cli", "search", "--address", cluster.address, "--out", str(run_dir), *TINY]
+    driver = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT, env=_env())
+    try:
+        deadline = time.monotonic() + 300
+        while len(_rows(run_dir)) < 3 and driver.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert driver.poll() is None, "the search ended before a node could be removed"
+        # Kill the worker node that hosts the most of the search's actors, without a graceful exit.
+        busiest = max(_actor_nodes(cluster).items(), key=lambda item: item[1])[0]
+        (victim,) = [node for node in cluster.worker_nodes if node.node_id == busiest]
+        removed_after = len(_rows(run_dir))
+        cluster.remove_node(victim, allow_graceful=False)
+        out, err = driver.communicate(timeout=600)
+    finally:
+        if driver.poll() is None:
+            driver.kill()
+    assert driver.returncode == 0, err[-3000:]
+    rewards = _rewards(run_dir)
+    print(f"worker node removed after {removed_after} of {len(rewards)} rewards")
+    assert removed_after < len(rewards)
+    assert rewards.keys() == undisturbed.keys()
+    assert rewards == pytest.approx(undisturbed, abs=1e-6)
+    # The lost node is replaced so that the next test has the whole cluster again.
+    cluster.add_node(num_cpus=2, node_ip_address=LOOPBACK)
+    cluster.wait_for_nodes()
+
+
+def test_search_submitted_through_the_job_api(cluster, undisturbed, tmp_path):
+    run_dir = tmp_path / "run"
+    entrypoint = [sys.executable, "-m", "autogan.cli", "search", "--address", "auto", "--out", str(run_dir), *TINY]
+    ray_cli = Path(sys.executable).parent / "ray"
+    submit = subprocess.run(
+        [str(ray_cli), "job", "submit", "--address", f"http://{cluster.webui_url}", "--", *entrypoint],
+        capture_output=True, text=True, cwd=ROOT, env=_env(), timeout=600,
+    )
+    assert submit.returncode == 0, (submit.stdout + submit.stderr)[-3000:]
+    assert "succeeded" in submit.stdout
+    assert _rewards(run_dir) == pytest.approx(undisturbed, abs=1e-6)
