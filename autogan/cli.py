@@ -26,6 +26,7 @@ COMMAND_MODULES = (
     "autogan.commands.metrics",
     "autogan.commands.search",
     "autogan.commands.inspect",
+    "autogan.commands.compare",
     "autogan.commands.retrain",
     "autogan.commands.sample",
 )

@@ -203,7 +203,9 @@ class RayBackend(Backend):
                 options["runtime_env"] = runtime_env
             if address is None:
                 # The embedded instance: this machine's resources, no dashboard to expose.
-                options.update(num_cpus=num_cpus, num_gpus=num_gpus, include_dashboard=False, _node_ip_address=LOOPBACK)
+                # address="local": without it ray.init joins any cluster that `ray start` left running here.
+                options.update(address="local", num_cpus=num_cpus, num_gpus=num_gpus, include_dashboard=False,
+                               _node_ip_address=LOOPBACK)
                 with _single_machine_ray():
                     ray.init(**options)
             else:

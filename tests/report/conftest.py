@@ -87,3 +87,9 @@ def partial_run(tmp_path) -> Path:
     with open(record.evaluations_path, "a") as handle:
         handle.write(json.dumps({"stage": 2, "iteration": 4, "kind": "policy"})[:-8])
     return path
+
+
+@pytest.fixture(scope="session")
+def make_synthetic_run():
+    """``write_synthetic_run`` for tests that need several runs of their own."""
+    return write_synthetic_run

@@ -137,3 +137,13 @@ def test_search_submitted_through_the_job_api(cluster, undisturbed, tmp_path):
     assert submit.returncode == 0, (submit.stdout + submit.stderr)[-3000:]
     assert "succeeded" in submit.stdout
     assert _rewards(run_dir) == pytest.approx(undisturbed, abs=1e-6)
+
+
+def test_the_embedded_default_does_not_join_a_cluster_left_running_here(cluster):
+    # `ray start` (and this cluster) record their address for ray.init() to find; the embedded
+    # default must still start its own instance, with the resources it asks for.
+    code = ("import ray; from workers import make_backend; backend = make_backend('ray', num_cpus=1); "
+            "print(ray.get_runtime_context().gcs_address); backend.shutdown()")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, env=_env(), timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.strip().splitlines()[-1] != cluster.address

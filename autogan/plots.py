@@ -1,0 +1,87 @@
+"""Line charts drawn with matplotlib and returned as SVG text, to inline into self-contained HTML pages.
+
+The SVG is deterministic (fixed element ids, no date) so that a page rewritten with the same data is
+byte-identical, and a watcher re-rendering it does not churn.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from dataclasses import dataclass, field
+from typing import Sequence
+
+# Colour-blind-safe and distinct in grey scale (Okabe and Ito).
+PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#F0E442")
+
+
+@dataclass
+class Series:
+    """One line: ``points`` are ``(x, y)``; a ``None`` y breaks the line."""
+
+    label: str
+    points: Sequence[tuple[float, float | None]]
+    color: str | None = None
+    dashed: bool = False
+
+
+@dataclass
+class Chart:
+    title: str
+    xlabel: str
+    ylabel: str
+    series: list[Series] = field(default_factory=list)
+    vlines: Sequence[float] = ()  # e.g. the iterations that ended in a reset
+    vline_label: str = ""
+    step: bool = False  # best-so-far curves are steps, not slopes
+
+
+def chart_svg(chart: Chart, *, width: float = 6.4, height: float = 3.2) -> str:
+    """``chart`` as an ``<svg>`` element; a chart with no finite point says so in its body."""
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    from matplotlib.figure import Figure
+
+    with matplotlib.rc_context({"svg.hashsalt": "autogan", "svg.fonttype": "none", "font.size": 9}):
+        figure = Figure(figsize=(width, height), layout="constrained")
+        axes = figure.add_subplot()
+        drawn = 0
+        for index, series in enumerate(chart.series):
+            for number, segment in enumerate(_segments(series.points)):
+                xs, ys = zip(*segment)
+                plot = axes.step if chart.step else axes.plot
+                kwargs = {"where": "post"} if chart.step else {}
+                # A lone point would be invisible as a line.
+                plot(xs, ys, color=series.color or PALETTE[index % len(PALETTE)], linestyle="--" if series.dashed else "-",
+                     linewidth=1.6, marker="o" if len(segment) == 1 else None, markersize=3,
+                     label=series.label if number == 0 else None, **kwargs)
+                drawn += len(segment)
+        for position, x in enumerate(chart.vlines):
+            axes.axvline(x, color="#999999", linewidth=0.8, linestyle=":",
+                         label=chart.vline_label if position == 0 and chart.vline_label else None)
+        if not drawn:
+            axes.text(0.5, 0.5, "no finite values yet", ha="center", va="center", transform=axes.transAxes, color="#666666")
+        axes.set_title(chart.title, loc="left", fontsize=10)
+        axes.set_xlabel(chart.xlabel)
+        axes.set_ylabel(chart.ylabel)
+        axes.grid(True, color="#e6e6e6", linewidth=0.6)
+        axes.spines[["top", "right"]].set_visible(False)
+        if any(series.label for series in chart.series) and drawn:
+            axes.legend(frameon=False, fontsize=8)
+        buffer = io.StringIO()
+        figure.savefig(buffer, format="svg", metadata={"Date": None})
+    text = buffer.getvalue()
+    return text[text.index("<svg"):]
+
+
+def _segments(points: Sequence[tuple[float, float | None]]) -> list[list[tuple[float, float]]]:
+    """Runs of consecutive finite points."""
+    runs: list[list[tuple[float, float]]] = [[]]
+    for x, y in points:
+        if y is None or not math.isfinite(y):
+            if runs[-1]:
+                runs.append([])
+            continue
+        runs[-1].append((x, y))
+    return [run for run in runs if run]
