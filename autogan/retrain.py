@@ -51,7 +51,10 @@ from autogan.config import (
 from autogan.errors import ConfigError, MissingFileError, UserError, first_line
 from autogan.log import logger
 from autogan.files import DirectoryLock, atomic_torch_save, atomic_write_bytes, remove_dead_temporaries
-from autogan.record import load_checkpoint_file
+from autogan.checkpoints import load_checkpoint_file
+from autogan.device import resolve_device, set_threads
+from autogan.images import png_bytes
+from autogan.seeding import derived_seed
 
 CHECKPOINT_FORMAT = "autogan.retrain"
 CHECKPOINT_VERSION = 1
@@ -59,7 +62,7 @@ RETRAIN_PRESET_PREFIX = "retrain_"
 DEFAULT_RETRAIN_PRESET = "digits"
 SKIP_SEMANTICS = ("clean", "reference")
 
-# Purposes mixed into derived seeds (see autogan.roles.derived_seed); distinct from the search's.
+# Purposes mixed into derived seeds (see autogan.seeding.derived_seed); distinct from the search's.
 SEED_G_INIT = 11
 SEED_D_INIT = 12
 SEED_STREAM = 13
@@ -222,12 +225,6 @@ def load_retrain_config(
 # --------------------------------------------------------------------------- models
 
 
-def resolve_device(name: str) -> torch.device:
-    from autogan.roles import resolve_device as resolve
-
-    return resolve(name)
-
-
 def apply_spectral_norm(module: nn.Module, seed: int) -> nn.Module:
     """Spectral norm (one power iteration per forward) on every conv and linear layer of ``module``.
 
@@ -267,8 +264,6 @@ def build_generator(args: dict[str, Any]) -> nn.Module:
 
 def generator_args(config: RetrainConfig, arch: Architecture) -> dict[str, Any]:
     """Constructor arguments of the retrained generator: what a checkpoint needs to rebuild it."""
-    from autogan.roles import derived_seed
-
     return {
         "arch": arch.to_dict(),
         "ch": config.model.ch,
@@ -282,8 +277,6 @@ def generator_args(config: RetrainConfig, arch: Architecture) -> dict[str, Any]:
 
 
 def discriminator_args(config: RetrainConfig, arch: Architecture) -> dict[str, Any]:
-    from autogan.roles import derived_seed
-
     return {
         "df": config.model.df,
         "in_channels": config.data.channels,
@@ -647,7 +640,6 @@ class Retrainer:
             raise
 
     def _build(self, config: RetrainConfig, arch: Architecture, resume: bool) -> None:
-        from autogan.roles import derived_seed, set_threads
         from autogan.train import EMA, StepOptions, get_loss, to_channels_last
 
         if resume:
@@ -889,8 +881,6 @@ class Retrainer:
         return results
 
     def _save_grid(self) -> None:
-        from autogan.roles import png_bytes
-
         z = torch.randn(self.config.eval.grid, self.config.model.latent_dim, generator=torch.Generator().manual_seed(self.grid_seed))
         with torch.no_grad():
             images = self.ema.model(z.to(self.device)).float().cpu()  # (grid, C, H, W)
