@@ -14,16 +14,7 @@ by the very FID it reports (as the reference did, with its test FID), so it is
 optimistic; both are reported and labelled.
 """
 
-from autogan.config import (
-    DEFAULT_RETRAIN_PRESET,
-    RetrainConfig,
-    RetrainEvalConfig,
-    RetrainModelConfig,
-    RetrainRunConfig,
-    RetrainTrainConfig,
-    load_retrain_config,
-    retrain_preset_names,
-)
+from autogan.config import DEFAULT_RETRAIN_PRESET, RetrainConfig, load_retrain_config, retrain_preset_names
 from autogan.retrain._checkpoint import (
     CHECKPOINT_FORMAT,
     CHECKPOINT_VERSION,
@@ -43,11 +34,7 @@ __all__ = [
     "Evaluation",
     "RetrainConfig",
     "RetrainDirectory",
-    "RetrainEvalConfig",
-    "RetrainModelConfig",
     "RetrainResult",
-    "RetrainRunConfig",
-    "RetrainTrainConfig",
     "Retrainer",
     "Scorer",
     "build_discriminator",

@@ -279,11 +279,7 @@ class Retrainer:
     def checkpoint(self) -> None:
         """Everything a resume needs, in ``checkpoints/latest.pt``."""
         state = {
-            "format": CHECKPOINT_FORMAT,
-            "version": CHECKPOINT_VERSION,
-            "model": {"generator": self.g_args, "discriminator": self.d_args},
-            "arch": str(self.arch),
-            "step": self.step,
+            **self._checkpoint_header(),
             "d_steps": self.d_steps,
             "generator": self.generator.state_dict(),
             "generator_ema": self.ema.model.state_dict(),
@@ -298,13 +294,19 @@ class Retrainer:
         }
         atomic_torch_save(state, self.directory.latest_path)
 
-    def _save_best(self, evaluation: Evaluation) -> None:
-        state = {
+    def _checkpoint_header(self) -> dict[str, Any]:
+        """What every retrain checkpoint starts with: its format and how to rebuild its networks."""
+        return {
             "format": CHECKPOINT_FORMAT,
             "version": CHECKPOINT_VERSION,
             "model": {"generator": self.g_args, "discriminator": self.d_args},
             "arch": str(self.arch),
             "step": self.step,
+        }
+
+    def _save_best(self, evaluation: Evaluation) -> None:
+        state = {
+            **self._checkpoint_header(),
             "generator": self.generator.state_dict(),
             "generator_ema": self.ema.model.state_dict(),
             "score": evaluation.to_dict(),
