@@ -34,7 +34,7 @@ from search_spaces import Architecture, InvalidArchitecture
 
 from autogan.checkpoints import load_checkpoint_file
 from autogan.config import Config
-from autogan.errors import ConfigError, DamagedRecordError, MissingFileError, UserError, first_line, shown
+from autogan.errors import ConfigError, DamagedRecordError, MissingFileError, UserError, shown
 from autogan.files import DirectoryLock, atomic_torch_save, atomic_write_bytes, remove_dead_temporaries
 
 STATE_VERSION = 1
