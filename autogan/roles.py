@@ -8,7 +8,6 @@ actor rebuilds itself without the driver's help.
 from __future__ import annotations
 
 import contextlib
-import io
 import math
 import time
 import uuid
@@ -20,22 +19,9 @@ import torch
 from search_spaces import Architecture, SearchSpace
 
 from autogan.config import Config
+from autogan.device import resolve_device, set_threads
 from autogan.log import logger
-
-
-def resolve_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name == "cuda" and not torch.cuda.is_available():
-        from autogan.errors import ConfigError
-
-        raise ConfigError("run.device='cuda': no CUDA device is visible; use run.device=cpu or auto")
-    return torch.device(name)
-
-
-def derived_seed(*parts: int) -> int:
-    """An independent 63-bit seed for each (run seed, purpose, stage, iteration, index) tuple."""
-    return int(np.random.SeedSequence([int(p) for p in parts]).generate_state(2, np.uint64)[0] >> np.uint64(1))
+from autogan.seeding import derived_seed
 
 
 # Purposes mixed into derived seeds, so that streams never collide.
@@ -64,11 +50,6 @@ def build_models(config: Config, space: SearchSpace, seed: int, device: torch.de
         df=config.model.df, in_channels=config.data.channels, stages=space.num_cells, seed=(seed + 1) % 2**62
     )
     return generator.to(device), discriminator.to(device)
-
-
-def set_threads(threads: int) -> None:
-    if threads > 0:
-        torch.set_num_threads(threads)
 
 
 class SupernetTrainer:
@@ -334,12 +315,3 @@ class RewardEvaluator:
 
     def ping(self) -> bool:
         return True
-
-
-def png_bytes(images: torch.Tensor, nrow: int = 8) -> bytes:
-    """A sample grid as PNG bytes (torchvision's grid), ready for an atomic write."""
-    from torchvision.utils import save_image
-
-    buffer = io.BytesIO()
-    save_image(images, buffer, format="png", nrow=nrow, normalize=True, value_range=(-1, 1))
-    return buffer.getvalue()

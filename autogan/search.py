@@ -32,7 +32,9 @@ from autogan.config import Config
 from autogan.errors import ConfigError, UserError, first_line, shown
 from autogan.log import logger
 from autogan.files import atomic_write_bytes
+from autogan.images import png_bytes
 from autogan.record import RunRecord
+from autogan.seeding import derived_seed
 from workers import is_worker_death
 
 from autogan.roles import (
@@ -41,8 +43,6 @@ from autogan.roles import (
     SEED_SAMPLES,
     RewardEvaluator,
     SupernetTrainer,
-    derived_seed,
-    png_bytes,
 )
 
 CHECKPOINT_VERSION = 1

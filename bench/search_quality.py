@@ -196,7 +196,8 @@ def proxy_scores_piece(source: dict[str, Any], reward_seeds: int, count: int) ->
     from search_spaces import Architecture, SearchSpace
 
     from autogan.record import RunRecord
-    from autogan.roles import RewardEvaluator, derived_seed
+    from autogan.roles import RewardEvaluator
+    from autogan.seeding import derived_seed
 
     record, space, score = final_supernet_scorer(source)
 
@@ -232,7 +233,8 @@ def final_supernet_scorer(source: dict[str, Any]):
     from search_spaces import SearchSpace
 
     from autogan.record import RunRecord
-    from autogan.roles import RewardEvaluator, derived_seed
+    from autogan.roles import RewardEvaluator
+    from autogan.seeding import derived_seed
 
     torch.set_num_threads(1)
     record = RunRecord.open(CACHE / "runs" / f"{source['controller']}-s{source['seed']}")

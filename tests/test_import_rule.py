@@ -67,3 +67,35 @@ def test_library_code_does_not_print():
                 if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "print":
                     offenders.append(f"{path.relative_to(ROOT)}:{node.lineno}")
     assert not offenders, f"library code prints (use autogan.log.logger): {offenders}"
+
+
+SEARCH_ONLY = {"autogan.search", "autogan.roles", "autogan.record"}
+
+
+def imported_modules(directory: Path) -> dict[str, set[str]]:
+    found = {}
+    for path in directory.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names = [node.module] + [f"{node.module}.{alias.name}" for alias in node.names]
+            else:
+                continue
+            for name in names:
+                found.setdefault(name, set()).add(str(path.relative_to(ROOT)))
+    return found
+
+
+def test_retraining_does_not_import_the_search():
+    illegal = {k: v for k, v in imported_modules(ROOT / "autogan" / "retrain").items() if k in SEARCH_ONLY}
+    assert not illegal, f"autogan.retrain must not import the search loop, its roles or its record: {illegal}"
+
+
+def test_retraining_does_not_load_the_search():
+    code = (
+        "import sys, autogan.retrain, autogan.train, autogan.nn, autogan.metrics, autogan.data; "
+        f"print(sorted(m for m in sys.modules if m in {sorted(SEARCH_ONLY)}))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
+    assert out.stdout.strip() == "[]"

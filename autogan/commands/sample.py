@@ -31,8 +31,9 @@ def run(args) -> int:
     import torch
 
     from autogan.files import atomic_write_bytes
-    from autogan.retrain import generator_from_checkpoint, load_retrain_checkpoint, resolve_device, truncated_latents
-    from autogan.roles import png_bytes
+    from autogan.device import resolve_device
+    from autogan.images import png_bytes
+    from autogan.retrain import generator_from_checkpoint, load_retrain_checkpoint, truncated_latents
 
     if args.n < 1:
         raise UserError(f"--n {args.n}: must be at least 1")

@@ -24,6 +24,7 @@ from autogan.nn._ops import (
     register_norm_op,
     register_up_op,
 )
+from autogan.nn._spectral import apply_spectral_norm
 
 __all__ = [
     "NORM_MODES",
@@ -37,6 +38,7 @@ __all__ = [
     "SpectralNorm",
     "SupernetCell",
     "SupernetGenerator",
+    "apply_spectral_norm",
     "batch_statistics",
     "generator_cost",
     "implemented_ops",

@@ -6,7 +6,7 @@ for how one-stage steps stay exact for every loss, hinge included.
 
 from autogan.train._ema import EMA
 from autogan.train._losses import LOSSES, Loss, get_loss, register_loss
-from autogan.train._regularization import orthogonal_regularization
+from autogan.train._regularization import OrthogonallyRegularized, orthogonal_regularization
 from autogan.train._reset import ResetMonitor
 from autogan.train._steps import (
     DEFAULT_OPTIONS,
@@ -28,6 +28,7 @@ __all__ = [
     "EMA",
     "LOSSES",
     "Loss",
+    "OrthogonallyRegularized",
     "ResetMonitor",
     "STEPS",
     "StepOptions",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 from torch import nn
 
@@ -31,3 +33,34 @@ def orthogonal_regularization(model: nn.Module, beta: float = 1e-4) -> float:
             parameter.grad.add_(grad.view_as(parameter))
         total += beta * float(gram.pow(2).sum())
     return total
+
+
+class OrthogonallyRegularized:
+    """An optimizer whose ``step`` first adds BigGAN's orthogonal-regularization gradient.
+
+    The training steps call only ``zero_grad`` and ``step``; wrapping the optimizer puts
+    the regularizer between G's backward and its update for one-stage and two-stage
+    steps alike.
+    """
+
+    def __init__(self, optimizer: torch.optim.Optimizer, model: nn.Module, beta: float):
+        self.optimizer = optimizer
+        self.model = model
+        self.beta = beta
+
+    @property
+    def param_groups(self):
+        return self.optimizer.param_groups
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        self.optimizer.zero_grad(set_to_none=set_to_none)
+
+    def step(self) -> None:
+        orthogonal_regularization(self.model, self.beta)
+        self.optimizer.step()
+
+    def state_dict(self) -> dict[str, Any]:
+        return self.optimizer.state_dict()
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.optimizer.load_state_dict(state)

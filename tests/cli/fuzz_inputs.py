@@ -20,10 +20,11 @@ from hypothesis import strategies as st
 
 from search_spaces import AUTOGAN_TOP1, Architecture, InvalidArchitecture, SearchSpace
 
+from autogan.checkpoints import load_checkpoint_file
 from autogan.commands.arch import parse_arch_text, parse_int_vector
 from autogan.config import Config, load_config, sections_to_dict
 from autogan.errors import UserError
-from autogan.record import RunRecord, load_checkpoint_file
+from autogan.record import RunRecord
 
 OURS = (UserError, InvalidArchitecture)
 

@@ -14,7 +14,7 @@ from search_spaces import AUTOGAN_TOP1, SearchSpace
 
 from autogan.config import load_config
 from autogan.record import RunRecord
-from autogan.roles import png_bytes
+from autogan.images import png_bytes
 
 STAGES = (3, 4, 4)
 RESET_AT = 5  # the global iteration whose supernet collapsed

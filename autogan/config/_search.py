@@ -1,0 +1,164 @@
+"""The search's configuration: ``Config`` and its sections."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from autogan.config._presets import read_toml, resolve_config_source
+from autogan.config._sections import Sections, apply_overrides, check_at_least_one, check_choices
+from autogan.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    dataset: str = "digits"  # digits | cifar10 | stl10 | folder
+    root: str = ""  # dataset directory; empty means ./data/<dataset>
+    download: bool = False
+    channels: int = 1
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    ch: int = 32
+    df: int = 32
+    latent_dim: int = 128
+    bottom_width: int = 4
+    # "clean": a cell's skip output is its first conv's output; "reference": it also carries
+    # the skips the cell received, as AutoGAN's in-place add does.
+    skip_semantics: str = "clean"
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    loss: str = "hinge"
+    step: str = "one_stage"  # one_stage | two_stage
+    n_critic: int = 5
+    batch_size: int = 64  # the D batch; one-stage G steps reuse its fakes
+    lr_g: float = 2e-4
+    lr_d: float = 2e-4
+    beta1: float = 0.0
+    beta2: float = 0.9
+    d_steps_per_iteration: int = 200  # the paper: 15 epochs of CIFAR-10, 11,730 D steps
+    reset_window: int = 500
+    reset_threshold: float = 1e-3
+    bf16: bool = False  # CUDA only
+    channels_last: bool = False  # CUDA only
+
+
+@dataclass(frozen=True)
+class SearchConfig:
+    num_cells: int = 3
+    stage_iterations: tuple[int, ...] = (2, 2, 2)  # the paper: 15, 20, 30
+    archs_per_iteration: int = 8  # controller steps per iteration; the paper: 30
+    controller: str = "rnn"  # rnn | random | tpe
+    controller_lr: float = 3.5e-4
+    controller_update: str = "per_sample"  # per_sample: one step per reward, as the paper's loop | batch
+    controller_epochs: int = 1  # passes over each batch of rewards (PPO-clipped after the first step)
+    entropy_weight: float = 1e-3
+    baseline_decay: float = 0.9
+    reward_samples: int = 500  # images per Inception Score; the paper: 5,000
+    reward_splits: int = 10
+    # How a shared BatchNorm is set before an architecture is scored: "recalibrate" recomputes its
+    # statistics on calibration_samples of that architecture's own images, "batch" scores with batch
+    # statistics, "running" uses the statistics the supernet ran up over all architectures.
+    reward_norm: str = "recalibrate"
+    calibration_samples: int = 128
+    # The final ranking: the beam and the run's best, at least 2 * top_k, re-scored on the final
+    # supernet with this many reward seeds each.
+    rescore_seeds: int = 3
+    extractor: str = "digits-classifier"  # inception-v3 on real datasets
+    inception_weights: str = ""  # explicit path; else AUTOGAN_INCEPTION_WEIGHTS or torch-fidelity's cache
+    beam_candidates: int = 10  # M
+    beam_width: int = 5  # K
+    top_k: int = 5  # architectures in the final ranked list
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    seed: int = 0
+    device: str = "auto"  # auto | cpu | cuda
+    backend: str = "ray"  # ray | inprocess
+    address: str = ""  # empty: an embedded local Ray instance; "auto" or HOST:PORT joins a cluster
+    evaluators: int = 1
+    evaluator_cpus: float = 1.0
+    evaluator_gpus: float = 0.0
+    trainer_cpus: float = 1.0
+    trainer_gpus: float = 0.0
+    overlap: bool = False  # score iteration i while training iteration i+1
+    threads: int = 0  # torch threads per worker; 0 leaves torch's default
+    start_timeout: float = 600.0  # seconds a cluster may take to make room for the workers before the search gives up
+
+
+@dataclass(frozen=True)
+class Config(Sections):
+    """Everything a search depends on; the run directory stores it resolved."""
+
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    search: SearchConfig = field(default_factory=SearchConfig)
+    run: RunConfig = field(default_factory=RunConfig)
+
+    def check(self) -> None:
+        """Cross-field checks that a dataclass type alone cannot express."""
+        stages = self.search.stage_iterations
+        if len(stages) != self.search.num_cells:
+            raise ConfigError(
+                f"search.stage_iterations has {len(stages)} entries but search.num_cells is "
+                f"{self.search.num_cells}; give one iteration count per cell"
+            )
+        if any(n < 1 for n in stages):
+            raise ConfigError(f"search.stage_iterations {list(stages)}: every stage needs at least 1 iteration")
+        positive = {
+            "train.batch_size": self.train.batch_size,
+            "train.n_critic": self.train.n_critic,
+            "train.d_steps_per_iteration": self.train.d_steps_per_iteration,
+            "search.archs_per_iteration": self.search.archs_per_iteration,
+            "search.reward_samples": self.search.reward_samples,
+            "search.controller_epochs": self.search.controller_epochs,
+            "search.calibration_samples": self.search.calibration_samples,
+            "search.rescore_seeds": self.search.rescore_seeds,
+            "search.beam_candidates": self.search.beam_candidates,
+            "search.beam_width": self.search.beam_width,
+            "run.evaluators": self.run.evaluators,
+            "model.ch": self.model.ch,
+            "model.df": self.model.df,
+        }
+        check_at_least_one(positive)
+        resources = {
+            "run.trainer_cpus": self.run.trainer_cpus,
+            "run.trainer_gpus": self.run.trainer_gpus,
+            "run.evaluator_cpus": self.run.evaluator_cpus,
+            "run.evaluator_gpus": self.run.evaluator_gpus,
+        }
+        for key, value in resources.items():
+            if value < 0:
+                raise ConfigError(f"{key}={value:g}: must be 0 or more")
+        if self.run.start_timeout <= 0:
+            raise ConfigError(f"run.start_timeout={self.run.start_timeout:g}: must be a positive number of seconds")
+        if self.search.beam_width > self.search.beam_candidates:
+            raise ConfigError(
+                f"search.beam_width={self.search.beam_width} is larger than search.beam_candidates="
+                f"{self.search.beam_candidates}; the beam keeps the top K of M candidates"
+            )
+        if self.search.reward_samples < self.search.reward_splits:
+            raise ConfigError(
+                f"search.reward_samples={self.search.reward_samples} is fewer than reward_splits="
+                f"{self.search.reward_splits}; each IS split needs images"
+            )
+        choices = {
+            "train.step": (self.train.step, ("one_stage", "two_stage")),
+            "run.backend": (self.run.backend, ("ray", "inprocess")),
+            "run.device": (self.run.device, ("auto", "cpu", "cuda")),
+            "search.controller_update": (self.search.controller_update, ("per_sample", "batch")),
+            "search.reward_norm": (self.search.reward_norm, ("recalibrate", "batch", "running")),
+            "model.skip_semantics": (self.model.skip_semantics, ("clean", "reference")),
+        }
+        check_choices(choices)
+
+
+def load_config(source: str | None = None, overrides: list[str] | tuple[str, ...] = ()) -> Config:
+    """Defaults, then the preset or file, then ``key=value`` overrides."""
+    path = resolve_config_source(source)
+    data = apply_overrides(read_toml(path), overrides)
+    return Config.from_dict(data, source=str(path))

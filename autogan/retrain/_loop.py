@@ -1,0 +1,348 @@
+"""The retraining loop: G steps of n_critic D batches, with evaluations, checkpoints and a resume."""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from search_spaces import Architecture
+
+from autogan.config import RetrainConfig
+from autogan.device import resolve_device, set_threads
+from autogan.images import png_bytes
+from autogan.log import logger
+from autogan.files import atomic_torch_save
+from autogan.retrain._checkpoint import CHECKPOINT_FORMAT, CHECKPOINT_VERSION, load_retrain_checkpoint
+from autogan.retrain._directory import RetrainDirectory
+from autogan.retrain._models import build_discriminator, build_generator, discriminator_args, generator_args
+from autogan.retrain._scoring import Evaluation, Scorer
+from autogan.seeding import derived_seed
+
+# Purposes mixed into derived seeds; distinct from the search's and from the models' (see _models).
+SEED_STREAM = 13
+SEED_EVAL = 14
+SEED_GRID = 15
+
+
+def learning_rate(base: float, g_step: int, total: int, decay: bool) -> float:
+    """The schedule as a pure function: constant, or linear from ``base`` to 0 over ``total`` G steps."""
+    if not decay:
+        return base
+    return base * max(0.0, 1.0 - g_step / total)
+
+
+@dataclass
+class RetrainResult:
+    """What a finished retraining reports: the final checkpoint's score and the best one, apart."""
+
+    out_dir: Path
+    arch: Architecture
+    final: Evaluation | None
+    best: Evaluation | None
+    evaluations: int
+    final_checkpoint: Path
+    best_checkpoint: Path | None
+    initial: Evaluation | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "out_dir": str(self.out_dir),
+            "arch": str(self.arch),
+            "final": None if self.final is None else {**self.final.to_dict(), "checkpoint": str(self.final_checkpoint)},
+            "best": None
+            if self.best is None
+            else {
+                **self.best.to_dict(),
+                "checkpoint": str(self.best_checkpoint),
+                "selected_by": f"lowest FID among {self.evaluations} evaluations of the EMA generator; "
+                "chosen by the metric it reports, so it is optimistic (the reference selected by test FID)",
+            },
+            "initial": None if self.initial is None else self.initial.to_dict(),
+        }
+
+
+def retrain(
+    config: RetrainConfig | None,
+    arch: Architecture | None,
+    out_dir: Path | str,
+    *,
+    resume: bool = False,
+    progress: bool | None = None,
+    source_note: str = "",
+) -> RetrainResult:
+    """Train ``arch`` from scratch (or resume ``out_dir``) and return the final and best scores."""
+    directory = RetrainDirectory(out_dir)
+    if resume:
+        config, arch = directory.read()
+    else:
+        assert config is not None and arch is not None
+        directory.create(config, arch, source_note)
+    lock = directory.lock()
+    try:
+        if resume:
+            directory.remove_dead_temporaries()
+        trainer = Retrainer(directory, config, arch, progress=progress)
+        if resume:
+            trainer.restore()
+        return trainer.run()
+    finally:
+        # Let another process (a later ``--resume``) write the directory.
+        lock.release()
+
+
+class Retrainer:
+    """Trains ``arch`` from scratch into a locked ``directory``; ``restore`` continues from its latest checkpoint."""
+
+    def __init__(self, directory: RetrainDirectory, config: RetrainConfig, arch: Architecture, *, progress: bool | None = None):
+        from autogan.train import EMA, OrthogonallyRegularized, StepOptions, get_loss, to_channels_last
+
+        self.directory = directory
+        self.config = config
+        self.arch = arch
+        self.progress = progress
+        set_threads(config.run.threads)
+        self.device = resolve_device(config.run.device)
+        train = config.train
+        self.g_args = generator_args(config, arch)
+        self.d_args = discriminator_args(config, arch)
+        self.generator = build_generator(self.g_args).to(self.device)
+        self.discriminator = build_discriminator(self.d_args).to(self.device)
+        if train.channels_last and self.device.type == "cuda":
+            to_channels_last(self.generator, self.discriminator)
+        betas = (float(train.beta1), float(train.beta2))
+        self.opt_g: Any = torch.optim.Adam(self.generator.parameters(), lr=train.lr_g, betas=betas)
+        if train.ortho_reg > 0:
+            self.opt_g = OrthogonallyRegularized(self.opt_g, self.generator, train.ortho_reg)
+        self.opt_d = torch.optim.Adam(self.discriminator.parameters(), lr=train.lr_d, betas=betas)
+        self.ema = EMA(self.generator, decay=train.ema_decay, start_step=train.ema_start)
+        self.loss = get_loss(train.loss)
+        self.options = StepOptions(bf16=train.bf16, channels_last=train.channels_last)
+        self.stream = torch.Generator().manual_seed(derived_seed(config.run.seed, SEED_STREAM))
+        self.eval_seed = derived_seed(config.run.seed, SEED_EVAL) % 2**63
+        self.grid_seed = derived_seed(config.run.seed, SEED_GRID) % 2**63
+        self.step = 0
+        self.d_steps = 0
+        self.best: Evaluation | None = None
+        self.history: list[Evaluation] = []
+        self._scorer: Scorer | None = None
+        self._source = None
+        self._tb = None
+
+    @property
+    def resolution(self) -> int:
+        return self.config.model.bottom_width * 2 ** len(self.arch.cells)
+
+    def restore(self) -> None:
+        """Continue from ``checkpoints/latest.pt``, or from G step 0 when there is none yet."""
+        directory = self.directory
+        if not directory.latest_path.exists():
+            logger.info("resume: no checkpoint yet in %s; starting from G step 0", directory.out_dir)
+            directory.keep_metrics_upto(-1)
+            return
+        state = load_retrain_checkpoint(directory.latest_path)
+        self.generator.load_state_dict(state["generator"])
+        self.discriminator.load_state_dict(state["discriminator"])
+        self.opt_g.load_state_dict(state["opt_g"])
+        self.opt_d.load_state_dict(state["opt_d"])
+        self.ema.load_state_dict(state["ema"])
+        self.stream.set_state(state["stream"])
+        self.step = int(state["step"])
+        self.d_steps = int(state["d_steps"])
+        self.best = Evaluation.from_dict(state["best"]) if state.get("best") else None
+        self.history = [Evaluation.from_dict(r) for r in state.get("history", [])]
+        # Evaluations logged after this checkpoint are redone, so their lines go.
+        directory.keep_metrics_upto(self.step)
+        logger.info("resume: continuing from the checkpoint at G step %d of %d", self.step, self.config.train.g_steps)
+
+    # --- the loop -------------------------------------------------------------------------
+
+    def run(self) -> RetrainResult:
+        from tqdm.auto import tqdm
+
+        config = self.config
+        total = config.train.g_steps
+        evaluation = config.eval
+        initial = next((e for e in self.history if e.g_step == 0), None)
+        if self.step == 0 and evaluation.at_start and initial is None:
+            initial = self.evaluate()[0]
+            self.checkpoint()
+        bar = tqdm(
+            total=total,
+            initial=self.step,
+            desc="retrain",
+            unit="G step",
+            disable=None if self.progress is None else not self.progress,
+        )
+        try:
+            while self.step < total:
+                losses = self.train_g_step()
+                bar.update(1)
+                bar.set_postfix(loss_d=f"{losses['loss_d']:.3f}", loss_g=f"{losses['loss_g']:.3f}")
+                writer = self._tensorboard()
+                for key, value in losses.items():
+                    writer.add_scalar(f"train/{key}", value, self.step)
+                evaluate_now = self.step % evaluation.every == 0 or self.step == total
+                if evaluate_now:
+                    self.evaluate()
+                if evaluate_now or self.step % evaluation.checkpoint_every == 0:
+                    self.checkpoint()
+        finally:
+            bar.close()
+            if self._tb is not None:
+                self._tb.close()
+        if not self.history or self.history[-1].g_step != self.step:
+            # A resumed run that had already finished: its final evaluation is in the history.
+            self.evaluate()
+            self.checkpoint()
+        result = RetrainResult(
+            out_dir=self.directory.out_dir,
+            arch=self.arch,
+            final=self.history[-1],
+            best=self.best,
+            evaluations=len(self.history),
+            final_checkpoint=self.directory.latest_path,
+            best_checkpoint=self.directory.best_path if self.best is not None else None,
+            initial=initial,
+        )
+        self.directory.write_summary(result.to_dict())
+        return result
+
+    def train_g_step(self) -> dict[str, float]:
+        """``n_critic`` D batches, the last of which also trains G; then the EMA and the schedule."""
+        from autogan.train import one_stage_step, two_stage_step
+
+        train = self.config.train
+        source = self._data()
+        lr_g = learning_rate(train.lr_g, self.step, train.g_steps, train.lr_decay)
+        lr_d = learning_rate(train.lr_d, self.step, train.g_steps, train.lr_decay)
+        for group in self.opt_g.param_groups:
+            group["lr"] = lr_g
+        for group in self.opt_d.param_groups:
+            group["lr"] = lr_d
+        self.generator.train()
+        self.discriminator.train()
+        losses_d = []
+        stats = None
+        for k in range(train.n_critic):
+            real = source.sample_batch(train.d_batch_size, self.stream, size=self.resolution)  # (B, C, H, W)
+            z = self._z(train.d_batch_size)  # (B, latent)
+            update_g = k == train.n_critic - 1
+            if train.step == "one_stage":
+                stats = one_stage_step(
+                    self.generator, self.discriminator, self.opt_g, self.opt_d, real, z, None, self.loss,
+                    update_g=update_g, options=self.options,
+                )
+            else:
+                g_z = self._z(train.g_batch_size) if update_g else None  # (2B, latent): the paper's G batch
+                stats = two_stage_step(
+                    self.generator, self.discriminator, self.opt_g, self.opt_d, real, z, None, self.loss,
+                    update_g=update_g, g_z=g_z, options=self.options,
+                )
+            self.d_steps += 1
+            losses_d.append(stats.loss_d)
+        self.step += 1
+        self.ema.update(self.generator, self.step)
+        return {"loss_d": sum(losses_d) / len(losses_d), "loss_g": float(stats.loss_g), "lr_g": lr_g}
+
+    def evaluate(self) -> list[Evaluation]:
+        """Score the EMA generator (and the raw one when configured), log, grid, maybe a new best."""
+        targets = [("ema", self.ema.model)]
+        if self.config.eval.score_raw:
+            targets.append(("raw", self.generator))
+        results = []
+        scorer = self.scorer()  # outside no_grad: the first use may train the digits classifier
+        for name, model in targets:
+            started = time.perf_counter()
+            with torch.no_grad():
+                is_mean, is_std, fid = scorer.score(model)
+            evaluation = Evaluation(self.step, name, is_mean, is_std, fid, self.config.eval.samples, time.perf_counter() - started)
+            results.append(evaluation)
+            self.directory.append_metrics({**evaluation.to_dict(), "time": time.time()})
+            logger.info("evaluation: %s", evaluation.describe())
+            writer = self._tensorboard()
+            writer.add_scalar(f"eval/is_{name}", is_mean, self.step)
+            if fid is not None and math.isfinite(fid):
+                writer.add_scalar(f"eval/fid_{name}", fid, self.step)
+        ema_eval = results[0]
+        self.history.append(ema_eval)
+        if ema_eval.fid is not None and math.isfinite(ema_eval.fid) and (self.best is None or ema_eval.fid < self.best.fid):
+            self.best = ema_eval
+            self._save_best(ema_eval)
+        self._save_grid()
+        return results
+
+    def checkpoint(self) -> None:
+        """Everything a resume needs, in ``checkpoints/latest.pt``."""
+        state = {
+            **self._checkpoint_header(),
+            "d_steps": self.d_steps,
+            "generator": self.generator.state_dict(),
+            "generator_ema": self.ema.model.state_dict(),
+            "discriminator": self.discriminator.state_dict(),
+            "opt_g": self.opt_g.state_dict(),
+            "opt_d": self.opt_d.state_dict(),
+            "ema": self.ema.state_dict(),
+            "stream": self.stream.get_state(),
+            "best": None if self.best is None else self.best.to_dict(),
+            "history": [e.to_dict() for e in self.history],
+            "config": self.config.to_dict(),
+        }
+        atomic_torch_save(state, self.directory.latest_path)
+
+    def _checkpoint_header(self) -> dict[str, Any]:
+        """What every retrain checkpoint starts with: its format and how to rebuild its networks."""
+        return {
+            "format": CHECKPOINT_FORMAT,
+            "version": CHECKPOINT_VERSION,
+            "model": {"generator": self.g_args, "discriminator": self.d_args},
+            "arch": str(self.arch),
+            "step": self.step,
+        }
+
+    def _save_best(self, evaluation: Evaluation) -> None:
+        state = {
+            **self._checkpoint_header(),
+            "generator": self.generator.state_dict(),
+            "generator_ema": self.ema.model.state_dict(),
+            "score": evaluation.to_dict(),
+            "config": self.config.to_dict(),
+        }
+        atomic_torch_save(state, self.directory.best_path)
+
+    def _save_grid(self) -> None:
+        z = torch.randn(self.config.eval.grid, self.config.model.latent_dim, generator=torch.Generator().manual_seed(self.grid_seed))
+        with torch.no_grad():
+            images = self.ema.model(z.to(self.device)).float().cpu()  # (grid, C, H, W)
+        self.directory.write_grid(self.step, png_bytes(images))
+
+    # --- lazily built pieces --------------------------------------------------------------
+
+    def _data(self):
+        if self._source is None:
+            from autogan.data import get_dataset
+
+            data = self.config.data
+            self._source = get_dataset(
+                data.dataset, root=data.root or None, download=data.download, size=self.resolution, channels=data.channels
+            ).to(self.device)
+        return self._source
+
+    def scorer(self) -> Scorer:
+        if self._scorer is None:
+            self._scorer = Scorer(self.config, self.resolution, self.device, self.eval_seed)
+        return self._scorer
+
+    def _tensorboard(self):
+        if self._tb is None:
+            from torch.utils.tensorboard import SummaryWriter
+
+            self._tb = SummaryWriter(str(self.directory.tensorboard_dir))
+        return self._tb
+
+    def _z(self, n: int) -> torch.Tensor:
+        return torch.randn(n, self.config.model.latent_dim, generator=self.stream).to(self.device)
