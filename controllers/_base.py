@@ -5,12 +5,25 @@ from __future__ import annotations
 import abc
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Mapping, Sequence
+from typing import Any, Mapping, Protocol, Sequence, runtime_checkable
 
 from search_spaces import Architecture, InvalidArchitecture, SearchSpace
 
-if TYPE_CHECKING:
-    from controllers._beam import BeamSearch
+
+@runtime_checkable
+class PrefixSource(Protocol):
+    """Where each proposal draws its own prefix from, e.g. a ``BeamSearch``.
+
+    Defined here so that the interface does not depend on the beam: the beam depends on
+    proposals, never the other way round.
+    """
+
+    @property
+    def prefixes(self) -> tuple[Architecture, ...]:
+        """The architectures a draw may return, all of one length; empty before the first stage ends."""
+
+    def draw(self, rng: Any) -> Architecture:
+        """One of ``prefixes``, uniformly; ``rng`` has ``randrange(k)``."""
 
 
 @dataclass(frozen=True)
@@ -93,15 +106,15 @@ class Controller(abc.ABC):
         self.stage = stage
 
     @abc.abstractmethod
-    def sample(self, n: int, prefix: Architecture | BeamSearch | None = None) -> list[Proposal]:
+    def sample(self, n: int, prefix: Architecture | PrefixSource | None = None) -> list[Proposal]:
         """Propose ``n`` architectures of ``self.stage`` cells.
 
         ``prefix`` is an ``Architecture`` of fewer than ``stage`` cells that every proposal
-        starts with, a ``BeamSearch`` from which each proposal draws its own prefix with the
-        controller's RNG, or ``None`` (decide every cell up to ``stage``).
+        starts with, a ``PrefixSource`` such as a ``BeamSearch`` from which each proposal draws
+        its own prefix with the controller's RNG, or ``None`` (decide every cell up to ``stage``).
         """
 
-    def sample_architectures(self, n: int, prefix: Architecture | BeamSearch | None = None) -> list[Architecture]:
+    def sample_architectures(self, n: int, prefix: Architecture | PrefixSource | None = None) -> list[Architecture]:
         """``n`` architectures for supernet training, where no reward will come back.
 
         Same distribution as ``sample``, without bookkeeping for ``update``; controllers
@@ -133,22 +146,21 @@ class Controller(abc.ABC):
 
     def _resolve_prefixes(self, n: int, prefix: Any) -> list[Architecture | None]:
         """One prefix (or ``None``) per proposal, validated against the space and stage."""
-        from controllers._beam import BeamSearch
-
         if isinstance(n, bool) or not isinstance(n, int) or n < 0:
             raise ValueError(f"sample: n {n!r} is not a non-negative integer; pass how many proposals to make")
         if prefix is None:
             return [None] * n
-        if isinstance(prefix, BeamSearch):
-            if not prefix.entries:
-                raise ValueError(
-                    "sample: the beam is empty; call beam.update(candidates, scores) at the end of a stage first"
-                )
-            self._check_prefix(prefix.entries[0].arch)
-            return [prefix.entries[self._choose(len(prefix.entries))].arch for _ in range(n)]
         if isinstance(prefix, Architecture):
             self._check_prefix(prefix)
             return [prefix] * n
+        if isinstance(prefix, PrefixSource):
+            if not prefix.prefixes:
+                raise ValueError(
+                    "sample: the beam is empty; call beam.update(candidates, scores) at the end of a stage first"
+                )
+            self._check_prefix(prefix.prefixes[0])
+            rng = _OwnDraws(self._choose)
+            return [prefix.draw(rng) for _ in range(n)]
         raise TypeError(
             f"sample: prefix must be an Architecture, a BeamSearch or None, got {type(prefix).__name__}"
         )
@@ -184,6 +196,13 @@ class Controller(abc.ABC):
                 f"load_state_dict: the state was saved for search space {saved_space}, "
                 f"but this controller searches {self.space.to_dict()}; build it with the saved space"
             )
+
+
+class _OwnDraws:
+    """The controller's own RNG in the shape ``PrefixSource.draw`` takes, so a draw costs one ``_choose``."""
+
+    def __init__(self, choose: Any):
+        self.randrange = choose
 
 
 def split_rewards(proposals: Sequence[Proposal], rewards: Sequence[Any]) -> list[float | None]:

@@ -1,1 +1,13 @@
 """One module per ``autogan`` subcommand; see ``autogan.cli``."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any, Callable
+
+
+def add_command(subparsers: Any, name: str, run: Callable[[argparse.Namespace], int], **texts: str) -> argparse.ArgumentParser:
+    """The parser of subcommand ``name``, wired to ``run``: ``autogan.cli`` calls it with the parsed args."""
+    parser = subparsers.add_parser(name, **texts)
+    parser.set_defaults(func=run)
+    return parser

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import json
 
+from autogan.commands import add_command
 from autogan.errors import UserError
 from autogan.log import logger
 
 
 def register(subparsers) -> None:
-    parser = subparsers.add_parser(
+    parser = add_command(
+        subparsers,
         "inspect",
+        run,
         help="rank the architectures a search found; --report writes a self-contained HTML page",
         description="Rank the architectures of a run directory by mean reward. Works while the search is "
         "still running.",
@@ -20,7 +23,6 @@ def register(subparsers) -> None:
     parser.add_argument("--stage", type=int, metavar="S", help="rank the S-cell architectures scored in stage S")
     parser.add_argument("--json", action="store_true", help="print the ranking as JSON")
     parser.add_argument("--report", metavar="FILE.html", help="also write an HTML report with diagrams and curves")
-    parser.set_defaults(func=run)
 
 
 def run(args) -> int:

@@ -5,12 +5,15 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from autogan.commands import add_command
 from autogan.errors import UserError
 
 
 def register(subparsers) -> None:
-    parser = subparsers.add_parser(
+    parser = add_command(
+        subparsers,
         "sample",
+        run,
         help="images from a retrain checkpoint: a PNG grid or a folder of PNGs",
         description="Draw images from the generator of an `autogan retrain` checkpoint (the EMA weights unless --raw).",
     )
@@ -24,7 +27,6 @@ def register(subparsers) -> None:
     parser.add_argument("--raw", action="store_true", help="use the raw generator instead of its EMA")
     parser.add_argument("--device", default="cpu", choices=("cpu", "cuda", "auto"))
     parser.add_argument("--json", action="store_true", help="print what was written as JSON")
-    parser.set_defaults(func=run)
 
 
 def run(args) -> int:

@@ -7,13 +7,16 @@ import json
 import time
 from pathlib import Path
 
+from autogan.commands import add_command
 from autogan.config import DEFAULT_PRESET, load_config, preset_names
 from autogan.errors import UserError, describe_os_error
 
 
 def register(subparsers) -> None:
-    parser = subparsers.add_parser(
+    parser = add_command(
+        subparsers,
         "search",
+        run,
         help="search generator architectures (default: the digits preset on this machine)",
         description="Run AutoGAN's multi-level search. With no arguments: the digits preset, on an embedded "
         "Ray instance, into runs/<timestamp>. Overrides: section.key=value, e.g. train.n_critic=1.",
@@ -26,7 +29,6 @@ def register(subparsers) -> None:
     parser.add_argument("--address", metavar="ADDR", help="join a Ray cluster: 'auto' or HOST:PORT")
     parser.add_argument("--json", action="store_true", help="print the final ranking as JSON")
     parser.add_argument("overrides", nargs="*", metavar="KEY=VALUE", help="config overrides, e.g. search.controller=random")
-    parser.set_defaults(func=run)
 
 
 # A run directory that stopped taking writes is fixed in place, then resumed.

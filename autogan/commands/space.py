@@ -6,12 +6,13 @@ import json
 
 from search_spaces import SearchSpace
 
+from autogan.commands import add_command
+
 
 def register(subparsers) -> None:
-    parser = subparsers.add_parser("space", help="print the search space's decisions, choices and size")
+    parser = add_command(subparsers, "space", run, help="print the search space's decisions, choices and size")
     parser.add_argument("--cells", type=int, default=3, help="number of cells (2 to 6; default 3, AutoGAN's)")
     parser.add_argument("--json", action="store_true", help="machine-readable output")
-    parser.set_defaults(func=run)
 
 
 def run(args) -> int:

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from autogan.config import RunConfig
-from autogan.search import _resource_shortfall
+from autogan.search._resources import resource_shortfall as _resource_shortfall
 from workers import Resources
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -194,9 +194,9 @@ class _Actor:
 def quick_notices(monkeypatch, caplog):
     import logging
 
-    import autogan.search
+    import autogan.search._resources
 
-    monkeypatch.setattr(autogan.search, "_WAIT_NOTICE_SECONDS", 0.01)
+    monkeypatch.setattr(autogan.search._resources, "_WAIT_NOTICE_SECONDS", 0.01)
     # The CLI's logging setup stops propagation to the root logger, where caplog listens.
     package = logging.getLogger("autogan")
     package.addHandler(caplog.handler)
@@ -205,7 +205,7 @@ def quick_notices(monkeypatch, caplog):
 
 
 def test_a_cluster_that_grows_is_waited_for(quick_notices, caplog):
-    from autogan.search import _wait_for_resources
+    from autogan.search._resources import wait_for_resources as _wait_for_resources
 
     cluster = _Cluster([[Resources(1, 0)], [Resources(1, 0)], [Resources(1, 0), Resources(4, 0)]])
     _wait_for_resources(cluster, RunConfig(evaluators=3, start_timeout=60))
@@ -215,7 +215,7 @@ def test_a_cluster_that_grows_is_waited_for(quick_notices, caplog):
 
 def test_a_cluster_that_never_grows_ends_in_one_line(quick_notices):
     from autogan.errors import ConfigError
-    from autogan.search import _wait_for_resources
+    from autogan.search._resources import wait_for_resources as _wait_for_resources
 
     with pytest.raises(ConfigError, match=r"asks for 4 CPUs, but the Ray cluster has 1.*run.start_timeout"):
         _wait_for_resources(_Cluster([[Resources(1, 0)]]), RunConfig(evaluators=3, start_timeout=0.05))
@@ -223,7 +223,7 @@ def test_a_cluster_that_never_grows_ends_in_one_line(quick_notices):
 
 def test_workers_that_never_start_end_in_one_line(quick_notices, caplog):
     from autogan.errors import ConfigError
-    from autogan.search import _wait_for_workers
+    from autogan.search._resources import wait_for_workers as _wait_for_workers
 
     with pytest.raises(ConfigError, match=r"did not all start within run.start_timeout=0.05s.*raise run.start_timeout"):
         _wait_for_workers(_Cluster([]), [_Actor(), _Actor()], RunConfig(evaluators=1, start_timeout=0.05))

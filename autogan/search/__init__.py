@@ -1,0 +1,34 @@
+"""The search: multi-level AutoGAN search with one-stage supernet steps, on a backend.
+
+```
+for stage in 1..S:
+    for it in iterations(stage):
+        trainer.train(archs from the controller, one per D batch)
+        rewards = evaluators.score(controller.sample(n, prefix=beam))   # IS, in parallel
+        controller.update(rewards); record; checkpoint
+        if collapsed: trainer.reset()
+    beam = top K of M candidates                                        # carried to stage + 1
+```
+
+Modules, one concern each: ``_loop`` (the loop above: ``Search``, ``run_search``),
+``_schedule`` (stages, iterations, phases), ``_scoring`` (rewards into the record),
+``_checkpoint`` (checkpoint and ``state.json``), ``_resume`` (what a resume reuses or
+redoes), ``_trainer`` (calls to the trainer, and getting it back once lost),
+``_reporting`` (log lines, TensorBoard, sample grids), ``_setup`` (controller, backend,
+workers from the config), ``_resources`` (checks before a cluster is taken) and
+``_ranking`` (the search's answer).
+"""
+
+from autogan.search._loop import Search, SearchHooks, run_search
+from autogan.search._ranking import RankedArchitecture, rank_architectures, rescore_candidates
+from autogan.search._setup import controller_options
+
+__all__ = [
+    "RankedArchitecture",
+    "Search",
+    "SearchHooks",
+    "controller_options",
+    "rank_architectures",
+    "rescore_candidates",
+    "run_search",
+]

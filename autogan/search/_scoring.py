@@ -1,0 +1,89 @@
+"""Rewards for architectures, scored by the evaluators in parallel and appended to the record."""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Any, Callable
+
+from search_spaces import Architecture
+
+from autogan.log import logger
+from autogan.record import RunRecord
+from autogan.roles import SEED_REWARD
+from autogan.seeding import derived_seed
+
+from autogan.search._ranking import autogan_vector
+from autogan.search._resume import drop_evaluation
+from autogan.search._schedule import PHASE_ORDER
+
+
+class Scorer:
+    """Scores architectures on a pool of evaluators, one record row each.
+
+    ``reusable`` holds evaluations recorded after the last checkpoint (see ``_resume``):
+    a score asked again under the same key, for the same architecture, is taken from there.
+    """
+
+    def __init__(self, record: RunRecord, pool: Any, seed: int, on_submitted: Callable[[], None]):
+        self.record = record
+        self.pool = pool
+        self.seed = seed
+        self.on_submitted = on_submitted
+        self.reusable: dict[tuple, dict[str, Any]] = {}
+
+    def score(self, stage: int, iteration: int, kind: str, archs: list[Architecture], weights_box: dict) -> list[dict]:
+        """Rewards for ``archs``, reusing any uncommitted record of the same key and architecture."""
+        kind_code = PHASE_ORDER[kind]
+        items, slots, results = [], [], [None] * len(archs)
+        for index, arch in enumerate(archs):
+            key = (stage, iteration, kind, index)
+            previous = self.reusable.pop(key, None)
+            if previous is not None and previous["arch"] == str(arch):
+                results[index] = {"reused": True, **previous}
+                continue
+            if previous is not None:
+                logger.warning("resume: %s was recorded with another architecture; rescoring", key)
+                drop_evaluation(self.record, key)
+            items.append(
+                {
+                    "key": [stage, iteration, kind, index],
+                    "arch": str(arch),
+                    "seed": derived_seed(self.seed, SEED_REWARD, stage, iteration, kind_code, index),
+                }
+            )
+            slots.append(index)
+        if items:
+            pending = self.pool.submit("score", items, weights_box)
+            self.on_submitted()
+            for index, scored in zip(slots, pending.results()):
+                row = {
+                    "stage": stage,
+                    "iteration": iteration,
+                    "kind": kind,
+                    "index": index,
+                    "arch": scored["arch"],
+                    "autogan_vector": autogan_vector(archs[index]),
+                    "reward": json_float(scored["reward"]),
+                    "is_std": json_float(scored["is_std"]),
+                    "error": scored["error"],
+                    "seconds": round(scored["seconds"], 4),
+                    "time": time.time(),
+                }
+                self.record.append_evaluation(row)
+                results[index] = row
+        return results  # type: ignore[return-value]
+
+
+def json_float(value: float | None) -> float | None:
+    """JSON has no NaN: a failed value is written as null."""
+    if value is None:
+        return None
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
+def shareable(backend: Any, future: Any) -> Any:
+    """A call's result as a handle other actors can read, without fetching it here."""
+    ref = getattr(future, "ref", None)
+    return ref if ref is not None else future.result()
