@@ -10,6 +10,7 @@ from pathlib import Path
 from autogan.commands import add_command
 from autogan.config import DEFAULT_PRESET, load_config, preset_names
 from autogan.errors import UserError, describe_os_error
+from autogan.log import logger
 
 
 def register(subparsers) -> None:
@@ -28,6 +29,8 @@ def register(subparsers) -> None:
     parser.add_argument("--resume", metavar="RUN_DIR", help="continue a run after a crash or stop")
     parser.add_argument("--address", metavar="ADDR", help="join a Ray cluster: 'auto' or HOST:PORT")
     parser.add_argument("--json", action="store_true", help="print the final ranking as JSON")
+    parser.add_argument("--progress-every", type=float, default=60.0, metavar="SECONDS",
+                        help="where stderr is not a terminal (a log), a progress line this often (default 60; 0: none)")
     parser.add_argument("overrides", nargs="*", metavar="KEY=VALUE", help="config overrides, e.g. search.controller=random")
 
 
@@ -69,8 +72,12 @@ def run(args) -> int:
             overrides.append(f"run.address={json.dumps(args.address)}")
         config = load_config(args.config, overrides)
         run_dir = Path(args.out) if args.out else Path("runs") / time.strftime("%Y%m%d-%H%M%S")
+    if args.progress_every < 0:
+        raise UserError(f"--progress-every {args.progress_every:g}: must be 0 (no progress lines) or more seconds")
+    # Named first, so that a user can follow the run (inspect, TensorBoard) from its first minute.
+    logger.info("run directory: %s (follow it: autogan inspect %s; tensorboard --logdir %s/tb)", run_dir, run_dir, run_dir)
     try:
-        ranking = run_search(config, run_dir, resume=bool(args.resume))
+        ranking = run_search(config, run_dir, resume=bool(args.resume), progress_every=args.progress_every)
     except OSError as exc:
         raise UserError(_os_error_line(exc, run_dir)) from None
     from autogan.learning import stage_learning

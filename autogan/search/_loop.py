@@ -19,6 +19,7 @@ from autogan.record import RunRecord
 from workers import is_worker_death
 
 from autogan.search._checkpoint import load_checkpoint, save_checkpoint, write_state
+from autogan.search._progress import Progress
 from autogan.search._ranking import RankedArchitecture, rank_architectures, rescore_candidates
 from autogan.search._reporting import Reporter, best_scored, iteration_row
 from autogan.search._resources import check_inputs, wait_for_resources, wait_for_workers
@@ -49,9 +50,11 @@ class Search:
         backend: Any = None,
         hooks: SearchHooks | None = None,
         progress: bool | None = None,
+        progress_every: float = 60.0,
     ):
         self.hooks = hooks or SearchHooks()
-        self.progress = progress
+        self.progress = progress  # a progress bar; None: where stderr is a terminal
+        self.progress_every = progress_every  # seconds between progress lines where there is no bar
         fresh = made_directory = False
         if resume:
             self.record = RunRecord.open(run_dir)
@@ -110,27 +113,22 @@ class Search:
             self._restore()
         else:
             self._checkpoint()  # so that a lost trainer always has a state to come back to
+            self.reporter.log_config(config)
 
     # --- the loop -------------------------------------------------------------------------
 
     def run(self) -> list[RankedArchitecture]:
-        from tqdm.auto import tqdm
-
-        done_before = self.progress_state["global_iteration"]
-        bar = tqdm(
-            total=self.schedule.total_iterations, initial=done_before, desc="search", unit="iter",
-            disable=None if self.progress is None else not self.progress,
-        )
+        self.tracker = Progress(self.schedule.stage_iterations, self.progress_state["global_iteration"],
+                                interactive=self.progress, every=self.progress_every)
         try:
             while self.progress_state["phase"] != "done":
                 stage = self.progress_state["stage"]
                 self.controller.set_stage(stage)
-                bar.set_postfix_str(f"stage {stage}/{self.space.num_cells}")
                 try:
                     phase = self.progress_state["phase"]
+                    self.tracker.begin(stage, self.progress_state["iteration"], phase)
                     if phase == "policy":
                         self._iteration(stage, self.progress_state["iteration"])
-                        bar.update(1)
                     elif phase == "beam":
                         self._end_stage(stage)
                     else:
@@ -139,10 +137,9 @@ class Search:
                     if not is_worker_death(exc):
                         raise
                     self._recover(exc)
-                    bar.n = self.progress_state["global_iteration"]
-                    bar.refresh()
+                    self.tracker.moved_to(self.progress_state["global_iteration"])
         finally:
-            bar.close()
+            self.tracker.close()
             self.reporter.close()
         return self.ranking()
 
@@ -163,13 +160,14 @@ class Search:
         rewards = [r["reward"] for r in results]
         stats = self.controller.update(proposals, rewards)
         if results:
-            self.reporter.save_grid(stage, iteration, best_scored(results), box)
+            self.reporter.save_grid(stage, iteration, best_scored(results), box, self.progress_state["global_iteration"])
         row = iteration_row(self.progress_state, train_stats, reset, rewards, stats, started)
         self.record.append_iteration(row)
         self.reporter.log_scalars(row)
         if self.hooks.on_iteration:
             self.hooks.on_iteration(row)
         self.reporter.log_iteration(row)
+        self.tracker.iteration_done(row, len(results))
         self.schedule.finish_iteration(self.progress_state)
         self._checkpoint(trainer_state)
 
@@ -181,6 +179,7 @@ class Search:
         proposals = self.controller.sample(search.beam_candidates, prefix=self._prefix(stage))
         results = self.scorer.score(stage, iteration, "beam", [p.arch for p in proposals], box)
         scores = [r["reward"] if r["reward"] is not None else None for r in results]
+        self.tracker.rewards_done(len(results))
         self.beam.update(proposals, scores)
         logger.info(
             "stage %d done: beam %s",

@@ -62,11 +62,29 @@ class Reporter:
         self.seed = seed
         self._tb: Any = None
 
-    def save_grid(self, stage: int, iteration: int, arch: Architecture, weights_box: dict) -> None:
+    def save_grid(self, stage: int, iteration: int, arch: Architecture, weights_box: dict, step: int) -> None:
+        from torchvision.utils import make_grid
+
         # An evaluator renders it: it holds this iteration's weights even while the trainer moves on.
         seed = derived_seed(self.seed, SEED_SAMPLES)
         images = self.evaluators[0].call("sample_images", str(arch), 64, seed, weights_box).result()
         atomic_write_bytes(self.record.samples_dir / f"stage{stage}_iter{iteration:03d}.png", png_bytes(images))
+        grid = make_grid(images, nrow=8, normalize=True, value_range=(-1, 1))
+        self._tensorboard().add_image("search/samples_of_the_best", grid, step)
+
+    def log_config(self, config: Any) -> None:
+        """The run's settings, as TensorBoard text and hparams, so that runs can be told apart there."""
+        writer = self._tensorboard()
+        writer.add_text("config", "```toml\n" + config.to_toml() + "\n```", 0)
+        flat = {f"{section}.{key}": value for section, values in config.to_dict().items() for key, value in values.items()
+                if isinstance(value, (bool, int, float, str))}
+        # The summaries themselves, not add_hparams: that one makes a new run directory and logs the
+        # metrics as values of its own; here the metric columns read the run's reward_max curve.
+        from torch.utils.tensorboard.summary import hparams
+
+        for summary in hparams(flat, {"search/reward_max": 0.0}):
+            writer.file_writer.add_summary(summary)
+        writer.flush()
 
     def log_scalars(self, row: dict[str, Any]) -> None:
         writer = self._tensorboard()

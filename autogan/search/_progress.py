@@ -1,0 +1,120 @@
+"""How far a search has come: a progress bar on a terminal, a line every few seconds in a log.
+
+A log (``ray job logs``, CI, nohup) gets no bar, so a heartbeat thread writes a line at most every
+``every`` seconds, also in the middle of a long iteration: where the run stands, how long the
+current phase has taken, the D-step and reward rates, and an ETA from the recent iterations.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+from typing import Any
+
+from autogan.log import logger
+
+RECENT = 3  # iterations whose mean duration predicts the rest; later stages are slower than early ones
+
+
+class Progress:
+    def __init__(self, stage_iterations: list[int], done_iterations: int, *, interactive: bool | None, every: float):
+        from tqdm.auto import tqdm
+
+        self.stage_iterations = stage_iterations
+        self.total = sum(stage_iterations)
+        self.done = done_iterations
+        self.interactive = sys.stderr.isatty() if interactive is None else interactive
+        self.every = every
+        self.started = time.monotonic()
+        self.d_steps = 0
+        self.rewards = 0
+        self.durations: list[float] = []
+        self.where = "starting"
+        self.phase_started = self.started
+        self._last_line = self.started
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self.bar = tqdm(total=self.total, initial=done_iterations, desc="search", unit="iter", disable=not self.interactive)
+        self._thread = None
+        if not self.interactive and every > 0:
+            self._thread = threading.Thread(target=self._heartbeat, name="autogan-progress", daemon=True)
+            self._thread.start()
+
+    def begin(self, stage: int, iteration: int, phase: str) -> None:
+        """A phase starts: a policy iteration, a stage's beam, or the final re-scoring."""
+        with self._lock:
+            if phase == "policy":
+                self.where = (f"stage {stage}/{len(self.stage_iterations)}, iteration {iteration + 1} of "
+                              f"{self.stage_iterations[stage - 1]} (run: {self.done + 1} of {self.total})")
+            elif phase == "beam":
+                self.where = f"stage {stage}/{len(self.stage_iterations)}, scoring the beam candidates"
+            else:
+                self.where = "final re-scoring of the top candidates"
+            self.phase_started = time.monotonic()
+        self.bar.set_postfix_str(f"stage {stage}/{len(self.stage_iterations)}", refresh=False)
+
+    def iteration_done(self, row: dict[str, Any], rewards: int) -> None:
+        with self._lock:
+            self.done += 1
+            self.d_steps += int(row.get("d_steps") or 0)
+            self.rewards += rewards
+            self.durations.append(float(row["seconds"]))
+        self.bar.set_postfix_str(self._rates(), refresh=False)
+        self.bar.update(1)
+
+    def rewards_done(self, count: int) -> None:
+        with self._lock:
+            self.rewards += count
+
+    def moved_to(self, done_iterations: int) -> None:
+        """After a recovery went back to the last checkpoint."""
+        with self._lock:
+            self.done = done_iterations
+        self.bar.n = done_iterations
+        self.bar.refresh()
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        self.bar.close()
+
+    def describe(self) -> str:
+        """One line: where the run stands, for how long, the rates, and the ETA."""
+        with self._lock:
+            phase_for = time.monotonic() - self.phase_started
+            return f"progress: {self.where}, {_duration(phase_for)} in; {self._rates()}; {self._eta()}"
+
+    def _rates(self) -> str:
+        elapsed = max(time.monotonic() - self.started, 1e-9)
+        return f"{self.d_steps / elapsed:.1f} D steps/s, {60 * self.rewards / elapsed:.1f} rewards/min"
+
+    def _eta(self) -> str:
+        if self.done >= self.total:
+            return "policy iterations done"
+        if not self.durations:
+            return "ETA after the first iteration"
+        recent = self.durations[-RECENT:]
+        remaining = (self.total - self.done) * sum(recent) / len(recent)
+        return f"ETA {_duration(remaining)} (policy iterations left: {self.total - self.done})"
+
+    def _line(self) -> None:
+        logger.info("%s", self.describe())
+        self._last_line = time.monotonic()
+
+    def _heartbeat(self) -> None:
+        while not self._stop.wait(min(self.every, 5.0)):
+            if time.monotonic() - self._last_line >= self.every:
+                self._line()
+
+
+def _duration(seconds: float) -> str:
+    seconds = int(round(seconds))
+    if seconds < 60:
+        return f"{seconds}s"
+    minutes, seconds = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes}m{seconds:02d}s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m"
