@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 import re
-import time
 from pathlib import Path
 
 from autogan.errors import UserError
@@ -41,7 +40,7 @@ def register(subparsers) -> None:
         f"run's dataset, else {DEFAULT_RETRAIN_PRESET}",
     )
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="a config override (repeatable)")
-    parser.add_argument("--out", metavar="DIR", help="retrain directory (default RUN_DIR/retrain/rankN or retrain/<timestamp>)")
+    parser.add_argument("--out", metavar="DIR", help="retrain directory (default RUN_DIR/retrain/arch-<its AutoGAN vector>, or retrain/arch-... without RUN_DIR)")
     parser.add_argument("--resume", metavar="DIR", help="continue a retrain directory after a crash or stop")
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
     parser.set_defaults(func=run)
@@ -84,7 +83,6 @@ def _choose_architecture(args, run_dir: Path | None):
             "say which architecture to retrain with exactly one of RUN_DIR --rank N, --arch FILE or --autogan-vector INTS"
             + (f" (got {' and '.join(chosen)})" if chosen else "")
         )
-    timestamp = Path("retrain") / time.strftime("%Y%m%d-%H%M%S")
     if args.rank is not None:
         if run_dir is None:
             raise UserError("--rank N needs the search's RUN_DIR, e.g. autogan retrain runs/NAME --rank 1")
@@ -98,6 +96,13 @@ def _choose_architecture(args, run_dir: Path | None):
         if not 1 <= args.rank <= len(full):
             raise UserError(f"--rank {args.rank}: run {run_dir} ranks {len(full)} architectures; pass 1..{len(full)}")
         entry = full[args.rank - 1]
+        if (summary.state or {}).get("phase") != "done":
+            # A provisional rank moves as the search goes on: name the architecture, which does not.
+            raise UserError(
+                f"--rank {args.rank}: run {run_dir} has no final ranking yet ({summary.status}); its rank "
+                f"{args.rank} now is '{entry.arch}' (provisional); wait for the search to end, or retrain that "
+                f"architecture with --arch '{entry.arch}'"
+            )
         run_config = summary.config
         # Retraining keeps the run's data and output geometry; the recipe comes from the preset.
         base = {
@@ -110,12 +115,22 @@ def _choose_architecture(args, run_dir: Path | None):
             "model": {"bottom_width": run_config.model.bottom_width, "skip_semantics": run_config.model.skip_semantics},
         }
         note = f"rank {args.rank} of {run_dir} (mean reward {entry.mean_reward:.4f} over {entry.evaluations} evaluations)"
-        return entry.arch, note, base, run_dir / "retrain" / f"rank{args.rank}"
+        return entry.arch, note, base, run_dir / "retrain" / architecture_dirname(entry.arch)
     if run_dir is not None:
         raise UserError(f"RUN_DIR {run_dir} is used only with --rank; drop it, or use --rank instead of {chosen[0]}")
     namespace = argparse.Namespace(arch=args.arch, autogan_vector=args.autogan_vector)
     arch = load_arch_argument(namespace, SearchSpace())
-    return arch, f"given by {chosen[0]}", None, timestamp
+    return arch, f"given by {chosen[0]}", None, Path("retrain") / architecture_dirname(arch)
+
+
+def architecture_dirname(arch) -> str:
+    """A retrain directory's name, from the architecture itself: the same cell always lands in the same place."""
+    import hashlib
+
+    try:
+        return "arch-" + "".join(map(str, arch.to_autogan_vector()))
+    except ValueError:  # not in the published 3-cell space
+        return "arch-" + hashlib.sha1(str(arch).encode()).hexdigest()[:12]
 
 
 def _skip_semantics_for(args, config, base, overrides: list[str], note: str):

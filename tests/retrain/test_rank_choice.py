@@ -1,0 +1,51 @@
+"""Retraining takes an architecture, not a rank that moves: directories are named by the cell."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+from search_spaces import AUTOGAN_TOP1, Architecture
+
+from autogan.cli import main
+from autogan.commands.retrain import architecture_dirname
+from autogan.record import RunRecord
+from retrain_helpers import TINY
+
+
+def _one_error(capsys) -> str:
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1, lines
+    return lines[0]
+
+
+def test_rank_of_a_running_search_is_refused_and_names_the_architecture(capsys, run_dir, tmp_path):
+    running = tmp_path / "running"
+    shutil.copytree(run_dir, running)
+    RunRecord.open(running).write_state({"stage": 3, "iteration": 0, "phase": "policy", "global_iteration": 2,
+                                         "beam": [], "controller": "rnn"})
+    assert main(["retrain", str(running), *TINY, "train.g_steps=10", "--rank", "1"]) == 2
+    line = _one_error(capsys)
+    assert "no final ranking yet" in line and f"--arch '{AUTOGAN_TOP1}'" in line
+    assert not (running / "retrain").exists()
+
+
+def test_default_directory_is_named_by_the_architecture(capsys, run_dir, tmp_path):
+    run = tmp_path / "run"
+    shutil.copytree(run_dir, run)
+    assert main(["retrain", str(run), *TINY, "train.g_steps=4", "eval.every=1000", "eval.at_start=false", "eval.samples=100",
+                 "--rank", "1", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)["out_dir"]
+    vector = "".join(map(str, AUTOGAN_TOP1.to_autogan_vector()))
+    assert Path(out) == run / "retrain" / f"arch-{vector}"
+    # The same architecture given directly lands in the same place: a second start is told to resume it.
+    assert main(["retrain", "--arch", str(AUTOGAN_TOP1), "--out", out, *["--set=" + t for t in TINY]]) == 2
+    assert f"--resume {out}" in _one_error(capsys)
+
+
+def test_directory_names_are_distinct_and_stable_outside_the_published_space():
+    four_cells = Architecture.parse(" | ".join([str(AUTOGAN_TOP1), "post,bn,nearest,sc,skip=1+2+3"]))
+    name = architecture_dirname(four_cells)
+    assert name.startswith("arch-") and name == architecture_dirname(Architecture.parse(str(four_cells)))
+    assert name != architecture_dirname(AUTOGAN_TOP1)
