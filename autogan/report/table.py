@@ -8,6 +8,7 @@ from autogan.search import RankedArchitecture
 
 
 def ranking_rows(ranking: Sequence[RankedArchitecture]) -> list[dict[str, Any]]:
+    """One JSON-ready dict per ranked architecture: what ``inspect --json`` prints and both tables show."""
     return [entry.to_dict() for entry in ranking]
 
 
