@@ -125,6 +125,35 @@ def _check_images(real: Tensor, fake: Tensor) -> None:
         )
 
 
+def _d_forward(
+    G: nn.Module,
+    D: nn.Module,
+    real: Tensor,
+    z: Tensor,
+    arch,
+    loss: Loss,
+    stage: int | None,
+    options: StepOptions,
+    *,
+    track_g: bool,
+    detach_fake: bool,
+) -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor]:
+    """Fakes from ``z`` and D on ``cat(real, fake)``: ``(fake, d, d_real, d_fake, loss_d)``.
+
+    ``track_g``: build G's graph (else G runs under ``no_grad``); ``detach_fake``: D's loss
+    does not reach G, so that a later G step can reuse ``fake``.
+    """
+    with _autocast(options, real.device):
+        with nullcontext() if track_g else torch.no_grad():
+            fake = _generate(G, z, arch)  # (B, C, H, W)
+        _check_images(real, fake)
+        d_input = torch.cat([real, fake.detach() if detach_fake else fake])  # (2B, C, H, W)
+        d = _discriminate(D, _layout(d_input, options), stage)  # (2B,)
+    batch = real.shape[0]
+    d_real, d_fake = d[:batch], d[batch:]
+    return fake, d, d_real, d_fake, loss.d_loss(d_real, d_fake)
+
+
 def _check_optimizers(opt_g, opt_d, update_g: bool) -> None:
     if opt_d is None:
         raise ValueError("training step: opt_d is None; every step updates D")
@@ -234,16 +263,11 @@ def one_stage_gradients(
     (with ``update_g``) ``dL_G`` into G's, with one backward.  Optimizers are not touched."""
     loss = get_loss(loss)
     method = _inactive_method(D, options)
-    batch = real.shape[0]
     scaling = update_g and not loss.symmetric and method == "scale"
     with D.weight_grad_scaling() if scaling else nullcontext() as holder:
-        with _autocast(options, real.device):
-            with nullcontext() if update_g else torch.no_grad():
-                fake = _generate(G, z, arch)  # (B, C, H, W)
-            _check_images(real, fake)
-            d = _discriminate(D, _layout(torch.cat([real, fake]), options), stage)  # (2B,)
-        d_real, d_fake = d[:batch], d[batch:]
-        loss_d = loss.d_loss(d_real, d_fake)
+        fake, d, d_real, d_fake, loss_d = _d_forward(
+            G, D, real, z, arch, loss, stage, options, track_g=update_g, detach_fake=False
+        )
         if not update_g:
             loss_d.backward()
             return _stats(loss_d, None, d_real, d_fake, 0)
@@ -343,14 +367,9 @@ def two_stage_step(
     _check_optimizers(opt_g, opt_d, update_g)
     reuse = update_g and g_z is None
     opt_d.zero_grad(set_to_none=True)
-    with _autocast(options, real.device):
-        with nullcontext() if reuse else torch.no_grad():
-            fake = _generate(G, z, arch)  # (B, C, H, W)
-        _check_images(real, fake)
-        d = _discriminate(D, _layout(torch.cat([real, fake.detach()]), options), stage)  # (2B,)
-    batch = real.shape[0]
-    d_real, d_fake = d[:batch], d[batch:]
-    loss_d = loss.d_loss(d_real, d_fake)
+    fake, _, d_real, d_fake, loss_d = _d_forward(
+        G, D, real, z, arch, loss, stage, options, track_g=reuse, detach_fake=True
+    )
     loss_d.backward()
     if not update_g:
         opt_d.step()

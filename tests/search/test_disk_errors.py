@@ -39,12 +39,22 @@ def the_error_line(err: str) -> str:
     return lines[0]
 
 
-def test_full_disk_mid_run_then_resume_keeps_every_result(capsys, monkeypatch, tmp_path, tiny_overrides_for):
-    run = tmp_path / "run"
-    overrides = tiny_overrides_for("run.backend='inprocess'", cells=2, iterations=1)
-    fail_on_call(monkeypatch, "append_evaluation", 5, errno.ENOSPC, lambda record: record.evaluations_path)
+def failed_search_line(capsys, run, overrides: list[str]) -> str:
+    """Start a search at ``run`` that must stop with exit status 2; the one line it printed."""
     assert main(["search", "--out", str(run), *overrides]) == 2
-    line = the_error_line(capsys.readouterr().err)
+    return the_error_line(capsys.readouterr().err)
+
+
+@pytest.fixture
+def overrides(tiny_overrides_for) -> list[str]:
+    """The search ``DURING_RUN`` counts for, run in this process."""
+    return tiny_overrides_for("run.backend='inprocess'", cells=2, iterations=1)
+
+
+def test_full_disk_mid_run_then_resume_keeps_every_result(capsys, monkeypatch, tmp_path, overrides):
+    run = tmp_path / "run"
+    fail_on_call(monkeypatch, "append_evaluation", 5, errno.ENOSPC, lambda record: record.evaluations_path)
+    line = failed_search_line(capsys, run, overrides)
     assert f"{run / 'evaluations.jsonl'}: No space left on device; free space, then `autogan search --resume {run}`" in line
     recorded = RunRecord(run).evaluations()
     assert len(recorded) == 4
@@ -58,9 +68,8 @@ def test_full_disk_mid_run_then_resume_keeps_every_result(capsys, monkeypatch, t
     assert all(row in rows for row in recorded)  # nothing recorded before the failure was dropped
 
 
-def test_resume_writes_a_missing_state_again(capsys, tmp_path, tiny_overrides_for):
+def test_resume_writes_a_missing_state_again(capsys, tmp_path, overrides):
     run = tmp_path / "run"
-    overrides = tiny_overrides_for("run.backend='inprocess'", cells=2, iterations=1)
     assert main(["search", "--out", str(run), *overrides]) == 0
     record = RunRecord(run)
     finished = record.read_state()
@@ -79,20 +88,16 @@ def test_resume_writes_a_missing_state_again(capsys, tmp_path, tiny_overrides_fo
     "code, fix",
     [(errno.EROFS, "make its file system writable again"), (errno.EACCES, "make the run directory writable again")],
 )
-def test_read_only_run_directory_mid_run(capsys, monkeypatch, tmp_path, tiny_overrides_for, code, fix):
+def test_read_only_run_directory_mid_run(capsys, monkeypatch, tmp_path, overrides, code, fix):
     run = tmp_path / "run"
-    overrides = tiny_overrides_for("run.backend='inprocess'", cells=2, iterations=1)
     fail_on_call(monkeypatch, "write_state", 2, code, lambda record: record.state_path)
-    assert main(["search", "--out", str(run), *overrides]) == 2
-    line = the_error_line(capsys.readouterr().err)
+    line = failed_search_line(capsys, run, overrides)
     assert f"{run / 'state.json'}: {os.strerror(code)}; {fix}, then `autogan search --resume {run}`" in line
 
 
-def test_unwritable_before_the_first_checkpoint_leaves_nothing_behind(capsys, monkeypatch, tmp_path, tiny_overrides_for):
+def test_unwritable_before_the_first_checkpoint_leaves_nothing_behind(capsys, monkeypatch, tmp_path, overrides):
     run = tmp_path / "run"
-    overrides = tiny_overrides_for("run.backend='inprocess'", cells=2, iterations=1)
     fail_on_call(monkeypatch, "save_checkpoint", 1, errno.ENOSPC, lambda record: record.checkpoint_path)
-    assert main(["search", "--out", str(run), *overrides]) == 2
-    line = the_error_line(capsys.readouterr().err)
+    line = failed_search_line(capsys, run, overrides)
     assert "free space on that disk, then run the same command again" in line
     assert not run.exists()  # a retry, with the same or a fixed config, starts clean
