@@ -10,7 +10,6 @@ from __future__ import annotations
 import csv
 import html
 import io
-import json
 import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -59,26 +58,9 @@ def best_so_far(evaluations: Sequence[dict[str, Any]], num_cells: int) -> list[f
     return curve
 
 
-def latest_retrain(run_dir: Path, arch: str) -> tuple[dict[str, Any], int | None] | None:
-    """The newest EMA evaluation of a retraining of ``arch`` under ``run_dir/retrain/``, with its recipe's length."""
-    found = None
-    for arch_file in sorted((run_dir / "retrain").glob("*/arch.json")):
-        try:
-            if _arch_text(json.loads(arch_file.read_text())) != arch:
-                continue
-            rows = [json.loads(line) for line in (arch_file.parent / "metrics.jsonl").read_text().splitlines() if line.strip()]
-        except (OSError, ValueError):
-            continue  # a retraining that is starting, or damaged, has nothing to compare yet
-        rows = [r for r in rows if r.get("weights") == "ema" and r.get("fid") is not None]
-        if rows:
-            newest = max(rows, key=lambda r: r["g_step"])
-            if found is None or newest["g_step"] > found[0]["g_step"]:
-                found = (newest, _recipe_g_steps(arch_file.parent))
-    return found
-
-
 def compare_runs(paths: Sequence[Path | str]) -> list[RunComparison]:
     from autogan.report import load_run, rank
+    from autogan.retrain import latest_retrain_score
 
     if not paths:
         raise UserError("compare: no RUN_DIR given; pass two or more run directories of `autogan search`")
@@ -103,11 +85,10 @@ def compare_runs(paths: Sequence[Path | str]) -> list[RunComparison]:
             best_so_far=best_so_far(searched, summary.num_cells),
         )
         row.best_reward = next((v for v in reversed(row.best_so_far) if v is not None), None)
-        retrained = latest_retrain(summary.path, row.top1) if row.top1 else None
+        retrained = latest_retrain_score(summary.path, row.top1) if row.top1 else None
         if retrained:
-            evaluation, row.retrained_g_steps = retrained
-            row.retrained_fid, row.retrained_is = evaluation["fid"], evaluation["is_mean"]
-            row.retrained_g_step = int(evaluation["g_step"])
+            row.retrained_fid, row.retrained_is = retrained.fid, retrained.is_mean
+            row.retrained_g_step, row.retrained_g_steps = retrained.g_step, retrained.g_steps
         rows.append(row)
     return rows
 
@@ -206,18 +187,3 @@ def _number(value: float | None, digits: int = 3) -> str:
 
 def _percent(value: float | None) -> str:
     return "n/a" if value is None else f"{-100 * value:+.0f}%"
-
-
-def _arch_text(arch_json: dict[str, Any]) -> str:
-    from search_spaces import Architecture
-
-    return str(Architecture.from_dict(arch_json))
-
-
-def _recipe_g_steps(retrain_dir: Path) -> int | None:
-    import tomllib
-
-    try:
-        return int(tomllib.loads((retrain_dir / "config.toml").read_text())["train"]["g_steps"])
-    except (OSError, ValueError, KeyError, TypeError):
-        return None

@@ -111,6 +111,25 @@ class DirectoryLock:
         self._handle = handle
         return self
 
+    @classmethod
+    def holder(cls, directory: Path | str) -> int | None:
+        """The pid of the live process that holds ``directory``'s lock, or None where nothing does."""
+        import fcntl
+
+        path = Path(directory) / cls.FILENAME
+        try:
+            handle = open(path)
+        except OSError:
+            return None
+        with handle:
+            try:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_SH | fcntl.LOCK_NB)
+            except BlockingIOError:
+                text = handle.read().strip()
+                return int(text) if text.isdigit() else -1
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+            return None
+
     def release(self) -> None:
         if self._handle is not None:
             self._handle.close()  # closing the descriptor drops the flock

@@ -23,6 +23,20 @@ class Series:
     points: Sequence[tuple[float, float | None]]
     color: str | None = None
     dashed: bool = False
+    scatter: bool = False  # dots, not a line: e.g. each architecture's reward
+
+
+@dataclass(frozen=True)
+class Marker:
+    """A vertical line at ``x``; ``kind`` names its style and its SVG id (``reset-0``, ``stage-1``, ...)."""
+
+    x: float
+    kind: str
+    text: str = ""
+
+
+MARKER_STYLES = {"reset": {"color": "#e53e3e", "linestyle": "--", "linewidth": 1.2},
+                 "stage": {"color": "#a0aec0", "linestyle": "-", "linewidth": 0.9}}
 
 
 @dataclass
@@ -31,8 +45,7 @@ class Chart:
     xlabel: str
     ylabel: str
     series: list[Series] = field(default_factory=list)
-    vlines: Sequence[float] = ()  # e.g. the iterations that ended in a reset
-    vline_label: str = ""
+    markers: Sequence[Marker] = ()
     step: bool = False  # best-so-far curves are steps, not slopes
 
 
@@ -48,18 +61,32 @@ def chart_svg(chart: Chart, *, width: float = 6.4, height: float = 3.2) -> str:
         axes = figure.add_subplot()
         drawn = 0
         for index, series in enumerate(chart.series):
+            color = series.color or PALETTE[index % len(PALETTE)]
+            if series.scatter:
+                finite = [(x, y) for x, y in series.points if y is not None and math.isfinite(y)]
+                if finite:
+                    xs, ys = zip(*finite)
+                    axes.scatter(xs, ys, s=6, color=color, alpha=0.35, label=series.label, gid=f"series-{index}")
+                    drawn += len(finite)
+                continue
             for number, segment in enumerate(_segments(series.points)):
                 xs, ys = zip(*segment)
                 plot = axes.step if chart.step else axes.plot
                 kwargs = {"where": "post"} if chart.step else {}
                 # A lone point would be invisible as a line.
-                plot(xs, ys, color=series.color or PALETTE[index % len(PALETTE)], linestyle="--" if series.dashed else "-",
-                     linewidth=1.6, marker="o" if len(segment) == 1 else None, markersize=3,
-                     label=series.label if number == 0 else None, **kwargs)
+                (line,) = plot(xs, ys, color=color, linestyle="--" if series.dashed else "-", linewidth=1.6,
+                               marker="o" if len(segment) == 1 else None, markersize=3,
+                               label=series.label if number == 0 else None, **kwargs)
+                line.set_gid(f"series-{index}-{number}")
                 drawn += len(segment)
-        for position, x in enumerate(chart.vlines):
-            axes.axvline(x, color="#999999", linewidth=0.8, linestyle=":",
-                         label=chart.vline_label if position == 0 and chart.vline_label else None)
+        counts: dict[str, int] = {}
+        for marker in chart.markers:
+            number = counts.get(marker.kind, 0)
+            counts[marker.kind] = number + 1
+            axes.axvline(marker.x, gid=f"{marker.kind}-{number}", **MARKER_STYLES.get(marker.kind, {"color": "#718096"}))
+            if marker.text:
+                axes.annotate(marker.text, (marker.x, 1.0), xycoords=("data", "axes fraction"), xytext=(2, -9),
+                              textcoords="offset points", fontsize=7, color=MARKER_STYLES.get(marker.kind, {}).get("color"))
         if not drawn:
             axes.text(0.5, 0.5, "no finite values yet", ha="center", va="center", transform=axes.transAxes, color="#666666")
         axes.set_title(chart.title, loc="left", fontsize=10)

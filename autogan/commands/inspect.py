@@ -23,6 +23,10 @@ def register(subparsers) -> None:
     parser.add_argument("--stage", type=int, metavar="S", help="rank the S-cell architectures scored in stage S")
     parser.add_argument("--json", action="store_true", help="print the ranking as JSON")
     parser.add_argument("--report", metavar="FILE.html", help="also write an HTML report with diagrams and curves")
+    parser.add_argument("--watch", action="store_true",
+                        help="with --report: rewrite it every --every seconds while the search runs; the page "
+                        "reloads itself until the run ends")
+    parser.add_argument("--every", type=float, default=10.0, metavar="SECONDS", help="--watch's interval (default 10)")
 
 
 def run(args) -> int:
@@ -30,6 +34,8 @@ def run(args) -> int:
 
     if args.top is not None and args.top < 1:
         raise UserError(f"--top {args.top}: must be at least 1")
+    if args.watch:
+        return _watch(args)
     summary = load_run(args.run_dir)
     for note in summary.notes:
         logger.warning("%s", note)
@@ -64,3 +70,26 @@ def run(args) -> int:
     if args.report:
         print(f"report: {args.report}")
     return 0
+
+
+def _watch(args) -> int:
+    """Keep the report current while the search writes the run; the last version has no reload."""
+    import time
+
+    from autogan.report import load_run, rank, write_report
+
+    if not args.report:
+        raise UserError("--watch keeps an HTML report current; pass --report FILE.html with it")
+    if args.every < 1:
+        raise UserError(f"--every {args.every:g}: must be at least 1 second")
+    while True:
+        summary = load_run(args.run_dir)
+        ranking, what = rank(summary, stage=args.stage)
+        in_report = ranking[: args.top] if args.top is not None else ranking[: summary.config.search.top_k]
+        live = summary.live and summary.status != "done"
+        write_report(summary, in_report, what, args.report, refresh_seconds=args.every if live else None)
+        if not live:
+            logger.info("report %s: final (%s)", args.report, summary.status)
+            return 0
+        logger.info("report %s: %s; next update in %gs", args.report, summary.status, args.every)
+        time.sleep(args.every)

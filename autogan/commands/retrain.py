@@ -8,6 +8,7 @@ import re
 from pathlib import Path
 
 from autogan.errors import UserError
+from autogan.naming import architecture_slug
 
 _OVERRIDE = re.compile(r"^[A-Za-z_]+\.[A-Za-z_]+=")
 
@@ -115,22 +116,12 @@ def _choose_architecture(args, run_dir: Path | None):
             "model": {"bottom_width": run_config.model.bottom_width, "skip_semantics": run_config.model.skip_semantics},
         }
         note = f"rank {args.rank} of {run_dir} (mean reward {entry.mean_reward:.4f} over {entry.evaluations} evaluations)"
-        return entry.arch, note, base, run_dir / "retrain" / architecture_dirname(entry.arch)
+        return entry.arch, note, base, run_dir / "retrain" / architecture_slug(entry.arch)
     if run_dir is not None:
         raise UserError(f"RUN_DIR {run_dir} is used only with --rank; drop it, or use --rank instead of {chosen[0]}")
     namespace = argparse.Namespace(arch=args.arch, autogan_vector=args.autogan_vector)
     arch = load_arch_argument(namespace, SearchSpace())
-    return arch, f"given by {chosen[0]}", None, Path("retrain") / architecture_dirname(arch)
-
-
-def architecture_dirname(arch) -> str:
-    """A retrain directory's name, from the architecture itself: the same cell always lands in the same place."""
-    import hashlib
-
-    try:
-        return "arch-" + "".join(map(str, arch.to_autogan_vector()))
-    except ValueError:  # not in the published 3-cell space
-        return "arch-" + hashlib.sha1(str(arch).encode()).hexdigest()[:12]
+    return arch, f"given by {chosen[0]}", None, Path("retrain") / architecture_slug(arch)
 
 
 def _skip_semantics_for(args, config, base, overrides: list[str], note: str):

@@ -10,7 +10,6 @@ from pathlib import Path
 from autogan.commands import add_command
 from autogan.config import DEFAULT_PRESET, load_config, preset_names
 from autogan.errors import UserError, describe_os_error
-from autogan.log import logger
 
 
 def register(subparsers) -> None:
@@ -74,8 +73,6 @@ def run(args) -> int:
         run_dir = Path(args.out) if args.out else Path("runs") / time.strftime("%Y%m%d-%H%M%S")
     if args.progress_every < 0:
         raise UserError(f"--progress-every {args.progress_every:g}: must be 0 (no progress lines) or more seconds")
-    # Named first, so that a user can follow the run (inspect, TensorBoard) from its first minute.
-    logger.info("run directory: %s (follow it: autogan inspect %s; tensorboard --logdir %s/tb)", run_dir, run_dir, run_dir)
     try:
         ranking = run_search(config, run_dir, resume=bool(args.resume), progress_every=args.progress_every)
     except OSError as exc:

@@ -104,20 +104,24 @@ def architecture_svg(arch: Architecture, *, bottom_width: int = 4, title: str = 
     out.append(label(head_x + 41, mid + 10, f"{size}×{size} · tanh", size=10, anchor="middle"))
     # Skip-ins: from cell i's first-conv output, down the right margin of cell i, along a lane
     # under the boxes, and up the left margin of cell j into its add; never across a conv box.
+    # Each skip has its own lane and its own vertical offsets, so no two paths share a segment, and its
+    # label sits in the left margin at the lane's height, where no path runs.
     lane = _TOP + _CELL_H + 18
+    leaving: dict[int, int] = {}
+    entering: dict[int, int] = {}
     for number, cell in enumerate(arch.cells, start=1):
         for source in cell.skips:
             sx, sy = first_conv_out[source]
             tx, ty = first_conv_out[number]
-            out_x = sx + box_w / 2 + 12
-            in_x = tx - box_w / 2 - 12
+            out_x = sx + box_w / 2 + 12 + 7 * leaving.get(source, 0)
+            in_x = tx - box_w / 2 - 12 - 7 * entering.get(number, 0)
+            leaving[source] = leaving.get(source, 0) + 1
+            entering[number] = entering.get(number, 0) + 1
             out.append(
                 f'<path d="M{sx + 8},{sy} L{out_x},{sy} L{out_x},{lane} L{in_x},{lane} L{in_x},{ty} L{tx - 9},{ty}" '
                 'fill="none" stroke="#c53030" stroke-width="1.6" marker-end="url(#arrow)"/>'
             )
-            out.append(
-                label(out_x + 6, lane - 4, f"skip: cell {source} → cell {number} (resize + conv1×1)", size=10, fill="#c53030")
-            )
+            out.append(label(8, lane + 4, f"skip: cell {source} → cell {number} (resize + conv1×1)", size=10, fill="#c53030"))
             lane += 22
     out.append("</svg>")
     return "".join(out)

@@ -12,11 +12,13 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from autogan.errors import UserError, describe_os_error
+from autogan.naming import architecture_slug
 from autogan.report.architecture import architecture_svg
 from autogan.report.charts import search_charts
 from autogan.report.run import RunSummary, finite_or_none
 from autogan.report.svg import esc
 from autogan.report.table import ranking_rows, reward_text, vector_text
+from autogan.retrain._results import latest_retrain_score
 from autogan.search import RankedArchitecture
 
 _CSS = """
@@ -34,16 +36,24 @@ code { font-family: ui-monospace, Menlo, Consolas, monospace; font-size: 12px; }
 .legend span { display: inline-block; margin-right: 14px; font-size: 12px; }
 .swatch { display: inline-block; width: 10px; height: 10px; margin-right: 4px; vertical-align: middle; }
 img.grid { image-rendering: pixelated; width: 420px; border: 1px solid #cbd5e0; }
+img.grid.small { width: 220px; align-self: center; }
+.arch-row { display: flex; gap: 16px; align-items: flex-start; }
+figure.chart { margin: 0; }
 pre { background: #f7fafc; border: 1px solid #e2e8f0; padding: 10px; font-size: 12px; overflow-x: auto; }
 """
 
 
-def render_html(summary: RunSummary, ranking: Sequence[RankedArchitecture], what: str, *, diagrams: int = 5) -> str:
-    """The whole report as one HTML string."""
+def render_html(
+    summary: RunSummary, ranking: Sequence[RankedArchitecture], what: str, *, diagrams: int = 5,
+    refresh_seconds: float | None = None,
+) -> str:
+    """The whole report as one HTML string; with ``refresh_seconds``, a live run's page reloads itself."""
     rows = ranking_rows(ranking)
+    live = refresh_seconds is not None and summary.live and summary.status != "done"
     parts = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
+        *([f'<meta http-equiv="refresh" content="{max(1, round(refresh_seconds))}">'] if live else []),
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
         f"<title>autogan report: {esc(summary.path.name)}</title>",
         f"<style>{_CSS}</style></head><body>",
@@ -66,12 +76,17 @@ def render_html(summary: RunSummary, ranking: Sequence[RankedArchitecture], what
         parts.append('<p class="meta">No architecture has a valid reward yet.</p>')
     for entry in ranking[:diagrams]:
         parts.append('<div class="arch-block">')
-        parts.append(
-            f"<h3>#{entry.rank} · reward {entry.mean_reward:.3f} ± {entry.std_reward:.3f} · "
-            f"<code>{esc(entry.arch)}</code></h3>"
-        )
+        parts.append(f"<h3>#{entry.rank} · reward {reward_text(entry.to_dict())} · <code>{esc(entry.arch)}</code></h3>")
+        retrained = latest_retrain_score(summary.path, entry.arch)
+        if retrained is not None:
+            parts.append(f'<p class="meta">Retrained stand-alone: {esc(retrained.describe())} '
+                         f"(<code>{esc(retrained.out_dir)}</code>).</p>")
+        parts.append('<div class="arch-row">')
         parts.append(architecture_svg(entry.arch, bottom_width=summary.config.model.bottom_width, title=f"rank {entry.rank}"))
-        parts.append("</div>")
+        grid = summary.path / "samples" / f"final_{architecture_slug(entry.arch)}.png"
+        if grid.is_file():
+            parts.append(_image(grid, f"samples of rank {entry.rank} from the final supernet", "grid small"))
+        parts.append("</div></div>")
     parts.append("<h2>Search curves</h2>")
     parts.append('<p class="meta">Red dashed lines: dynamic resets (the supernet collapsed and G, D were re-initialised). '
                  "Grey lines: a new stage (cell) begins.</p>")
@@ -79,15 +94,19 @@ def render_html(summary: RunSummary, ranking: Sequence[RankedArchitecture], what
     parts.append(_beam_table(summary))
     parts.append("<h2>Latest sample grid</h2>")
     if summary.latest_grid is not None:
-        data = base64.b64encode(summary.latest_grid.read_bytes()).decode("ascii")
         parts.append(f'<p class="meta">{esc(summary.latest_grid.name)}: samples of the best architecture of that iteration.</p>')
-        parts.append(f'<img class="grid" alt="{esc(summary.latest_grid.name)}" src="data:image/png;base64,{data}">')
+        parts.append(_image(summary.latest_grid, summary.latest_grid.name, "grid"))
     else:
         parts.append('<p class="meta">No sample grid yet.</p>')
     parts.append("<h2>Resolved config</h2>")
     parts.append(f"<pre>{esc(summary.config.to_toml())}</pre>")
     parts.append("</body></html>")
     return "\n".join(parts)
+
+
+def _image(path: Path, alt: str, css_class: str) -> str:
+    data = base64.b64encode(path.read_bytes()).decode("ascii")
+    return f'<img class="{css_class}" alt="{esc(alt)}" src="data:image/png;base64,{data}">'
 
 
 def _basis_text(ranking: Sequence[RankedArchitecture]) -> str:
@@ -104,20 +123,30 @@ def _learning_table(summary: RunSummary) -> str:
     stages = stage_learning(summary.iterations)
     if not stages:
         return ""
+    seconds: dict[int, float] = {}
+    for row in summary.policy_rows:
+        seconds[int(row["stage"])] = seconds.get(int(row["stage"]), 0.0) + float(row.get("seconds") or 0.0)
     rows = "".join(
         f"<tr><td class=\"num\">{s.stage}</td><td class=\"num\">{s.iterations}</td>"
         f"<td class=\"num\">{_pair(s.entropy_first, s.entropy_last)}</td>"
         f"<td class=\"num\">{'-' if s.entropy_drop is None else f'{-100 * s.entropy_drop:+.0f}%'}</td>"
         f"<td class=\"num\">{_pair(s.reward_first, s.reward_last)}</td>"
-        f"<td class=\"num\">{'-' if s.reward_rise is None else f'{s.reward_rise:+.3f}'}</td></tr>"
+        f"<td class=\"num\">{'-' if s.reward_rise is None else f'{s.reward_rise:+.3f}'}</td>"
+        f"<td class=\"num\">{_minutes(seconds.get(s.stage))}</td></tr>"
         for s in stages
     )
     return (
         "<h3>Did the policy learn?</h3><p class=\"meta\">Per stage, the first and the last iteration: a learning "
         "controller's entropy falls while the mean reward of its proposals rises.</p>"
         "<table><thead><tr><th>stage</th><th>iterations</th><th>entropy first → last</th><th>change</th>"
-        "<th>mean reward first → last</th><th>change</th></tr></thead><tbody>" + rows + "</tbody></table>"
+        "<th>mean reward first → last</th><th>change</th><th>time (policy iterations)</th></tr></thead><tbody>" + rows + "</tbody></table>"
     )
+
+
+def _minutes(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.1f} min"
 
 
 def _pair(first: float | None, last: float | None) -> str:
@@ -159,15 +188,18 @@ def _score_text(value: Any) -> str:
     return "failed" if value is None else f"{value:.3f}"
 
 
-def write_report(summary: RunSummary, ranking: Sequence[RankedArchitecture], what: str, path: Path | str) -> Path:
-    """Render and write the report atomically; returns the path."""
+def write_report(
+    summary: RunSummary, ranking: Sequence[RankedArchitecture], what: str, path: Path | str, *,
+    refresh_seconds: float | None = None,
+) -> Path:
+    """Render and write the report atomically (a browser never reads half a page); returns the path."""
     from autogan.files import atomic_write_bytes
 
     path = Path(path)
     if path.is_dir():
         raise UserError(f"--report {path}: is a directory; pass a file name such as report.html")
     try:
-        atomic_write_bytes(path, render_html(summary, ranking, what).encode("utf-8"))
+        atomic_write_bytes(path, render_html(summary, ranking, what, refresh_seconds=refresh_seconds).encode("utf-8"))
     except OSError as exc:
         raise UserError(f"--report {path}: cannot be written ({describe_os_error(exc)})") from None
     return path

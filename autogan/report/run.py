@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from autogan.errors import DamagedRecordError, UserError
+from autogan.files import DirectoryLock
 from autogan.record import RunRecord
 from autogan.search import RankedArchitecture, rank_architectures
 
@@ -33,6 +34,7 @@ class RunSummary:
     notes: list[str] = field(default_factory=list)  # what the reader had to skip or could not find
     has_checkpoint: bool = False
     state_damaged: bool = False
+    writer_pid: int | None = None  # the live `autogan search` process writing the run, if any
 
     @property
     def num_cells(self) -> int:
@@ -62,10 +64,15 @@ class RunSummary:
             return "started, no iteration finished yet"
         if self.state.get("phase") == "done":
             return "done"
-        return (
-            f"running (or stopped): stage {self.state.get('stage')}, iteration {self.state.get('iteration')}, "
-            f"phase {self.state.get('phase')}"
-        )
+        where = f"stage {self.state.get('stage')}, iteration {self.state.get('iteration')}, phase {self.state.get('phase')}"
+        if self.writer_pid is not None:
+            pid = "" if self.writer_pid < 0 else f" (pid {self.writer_pid})"
+            return f"running{pid}: {where}"
+        return f"stopped at {where}; nothing is writing it (`autogan search --resume {self.path}` continues it)"
+
+    @property
+    def live(self) -> bool:
+        return self.writer_pid is not None
 
 
 def load_run(path: Path | str) -> RunSummary:
@@ -94,6 +101,7 @@ def load_run(path: Path | str) -> RunSummary:
         has_checkpoint=record.checkpoint_path.is_file(),
         notes=notes,
         state_damaged=state_damaged,
+        writer_pid=DirectoryLock.holder(record.path),
     )
     if summary.state_missing and not state_damaged:
         summary.notes.append(

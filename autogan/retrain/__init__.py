@@ -23,6 +23,7 @@ from autogan.retrain._checkpoint import (
 )
 from autogan.retrain._directory import RetrainDirectory
 from autogan.retrain._loop import RetrainResult, Retrainer, learning_rate, retrain
+from autogan.retrain._results import RetrainScore, latest_retrain_score
 from autogan.retrain._models import build_discriminator, build_generator, discriminator_args, generator_args
 from autogan.retrain._sampling import truncated_latents
 from autogan.retrain._scoring import Evaluation, Scorer, score_checkpoint, truncation_sweep
@@ -35,6 +36,7 @@ __all__ = [
     "RetrainConfig",
     "RetrainDirectory",
     "RetrainResult",
+    "RetrainScore",
     "Retrainer",
     "Scorer",
     "build_discriminator",
@@ -42,6 +44,7 @@ __all__ = [
     "discriminator_args",
     "generator_args",
     "generator_from_checkpoint",
+    "latest_retrain_score",
     "learning_rate",
     "load_retrain_checkpoint",
     "load_retrain_config",

@@ -71,6 +71,9 @@ class Search:
                 config = self.record.config()
                 check_inputs(config)
             self.config = config
+            # Named before the workers start (minutes on a busy cluster), so that the run can be followed.
+            logger.info("run directory: %s (follow it: autogan inspect %s; tensorboard --logdir %s)",
+                        self.record.path, self.record.path, self.record.tb_dir)
             self._start(backend, resume)
         except BaseException:
             if fresh:
@@ -208,8 +211,10 @@ class Search:
         archs = [arch for arch in candidates for _ in range(search.rescore_seeds)]
         box = self._weights_box(self.progress_state["global_iteration"] + 2 * 10**6)
         self.scorer.score(stage, iteration, "rescore", archs, box)
-        self.schedule.finish_run(self.progress_state)
         ranking = self.ranking()
+        for entry in ranking[: search.top_k]:
+            self.reporter.save_final_grid(entry.arch, box)
+        self.schedule.finish_run(self.progress_state)
         self._checkpoint(top=[r.to_dict() for r in ranking[: search.top_k]])
         if ranking:
             logger.info(

@@ -12,6 +12,7 @@ from search_spaces import Architecture
 
 from autogan.files import atomic_write_bytes
 from autogan.log import logger
+from autogan.naming import architecture_slug
 from autogan.record import RunRecord
 from autogan.images import png_bytes
 from autogan.roles import SEED_SAMPLES
@@ -71,6 +72,12 @@ class Reporter:
         atomic_write_bytes(self.record.samples_dir / f"stage{stage}_iter{iteration:03d}.png", png_bytes(images))
         grid = make_grid(images, nrow=8, normalize=True, value_range=(-1, 1))
         self._tensorboard().add_image("search/samples_of_the_best", grid, step)
+
+    def save_final_grid(self, arch: Architecture, weights_box: dict) -> None:
+        """Samples of a ranked architecture from the final supernet, named by the architecture for the report."""
+        seed = derived_seed(self.seed, SEED_SAMPLES)
+        images = self.evaluators[0].call("sample_images", str(arch), 64, seed, weights_box).result()
+        atomic_write_bytes(self.record.samples_dir / f"final_{architecture_slug(arch)}.png", png_bytes(images))
 
     def log_config(self, config: Any) -> None:
         """The run's settings, as TensorBoard text and hparams, so that runs can be told apart there."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import math
 
 import pytest
@@ -10,7 +11,8 @@ import pytest
 from search_spaces import AUTOGAN_TOP1, Architecture
 
 from autogan.cli import main
-from autogan.report import architecture_svg, line_chart_svg, nice_ticks, Series
+from autogan.plots import Chart, Marker, Series, chart_svg
+from autogan.report import architecture_svg
 
 
 def run_cli(capsys, *argv):
@@ -61,11 +63,17 @@ def test_stage_option_ranks_that_stage_prefixes(capsys, synthetic_run):
 
 
 def test_reads_a_run_that_is_still_being_written(capsys, partial_run):
+    from autogan.files import DirectoryLock
+
     # The search is in stage 3 (not started) and a line is half written: rank the deepest prefixes.
-    code, out, err = run_cli(capsys, "inspect", partial_run, "--json")
+    writer = DirectoryLock(partial_run, what="run directory").acquire()  # as the live search holds it
+    try:
+        code, out, err = run_cli(capsys, "inspect", partial_run, "--json")
+    finally:
+        writer.release()
     data = json.loads(out)
     assert code == 0, err
-    assert data["status"].startswith("running") and "2-cell prefixes" in data["ranked"]
+    assert data["status"].startswith(f"running (pid {os.getpid()}): stage 3") and "2-cell prefixes" in data["ranked"]
     assert data["architectures"] and all(r["stage"] == 2 for r in data["architectures"])
 
 
@@ -101,13 +109,31 @@ def test_architecture_svg_draws_every_decision():
 
 
 def test_chart_marks_resets_and_leaves_gaps_for_failures():
-    svg = line_chart_svg("r", [Series("mean", [(0, 1.0), (1, None), (2, 2.0), (3, 2.5)])], resets=[2])
-    assert svg.count('class="reset"') == 1
-    assert svg.count("<polyline") == 2  # split at the failed value
-    assert "no data yet" in line_chart_svg("empty", [Series("mean", [(0, None)])])
+    chart = Chart("r", "iteration", "IS", [Series("mean", [(0, 1.0), (1, None), (2, 2.0), (3, 2.5)])],
+                  [Marker(2, "reset", "reset"), Marker(1, "stage", "stage 2")])
+    svg = chart_svg(chart)
+    assert svg.startswith("<svg") and svg.count('id="reset-0"') == 1 and 'id="reset-1"' not in svg
+    assert 'id="stage-0"' in svg
+    # Split at the failed value: two segments, not a line across the gap.
+    assert 'id="series-0-0"' in svg and 'id="series-0-1"' in svg and 'id="series-0-2"' not in svg
+    assert "no finite values yet" in chart_svg(Chart("empty", "x", "y", [Series("mean", [(0, None)])]))
+    assert chart_svg(chart) == svg  # deterministic, so a rewritten report does not churn
 
 
-def test_nice_ticks_cover_the_range():
-    for low, high in [(0.4, 1.6), (1.0, 5.02), (-3.2, 0.1), (7.0, 7.0), (0.0013, 0.0021)]:
-        ticks = nice_ticks(low, high)
-        assert ticks[0] <= low and ticks[-1] >= high and len(ticks) <= 12
+def test_skip_paths_and_labels_never_share_a_place():
+    import re
+
+    arch = Architecture.parse("post,bn,nearest,sc | pre,bn,bilinear,sc,skip=1 | pre,in,deconv,nosc,skip=1+2")
+    svg = architecture_svg(arch)
+    paths = re.findall(r'<path d="M([^"]+)" fill="none" stroke="#c53030"', svg)
+    assert len(paths) == 3
+    verticals = [tuple(point.split(",")[0] for point in path.split(" L")[1:3]) for path in paths]
+    assert len({v[0] for v in verticals}) == 3  # each skip leaves down its own line
+    labels = re.findall(r'<text x="([\d.]+)" y="([\d.]+)"[^>]*>skip: ', svg)
+    assert len({y for _, y in labels}) == 3 and all(float(x) < 100 for x, _ in labels)
+
+
+def test_a_run_nothing_writes_is_stopped_not_running(capsys, partial_run):
+    code, out, _ = run_cli(capsys, "inspect", partial_run, "--json")
+    status = json.loads(out)["status"]
+    assert code == 0 and status.startswith("stopped at stage 3") and f"--resume {partial_run}" in status

@@ -9,7 +9,7 @@ from pathlib import Path
 from search_spaces import AUTOGAN_TOP1, Architecture
 
 from autogan.cli import main
-from autogan.commands.retrain import architecture_dirname
+from autogan.naming import architecture_slug
 from autogan.record import RunRecord
 from retrain_helpers import TINY
 
@@ -46,6 +46,6 @@ def test_default_directory_is_named_by_the_architecture(capsys, run_dir, tmp_pat
 
 def test_directory_names_are_distinct_and_stable_outside_the_published_space():
     four_cells = Architecture.parse(" | ".join([str(AUTOGAN_TOP1), "post,bn,nearest,sc,skip=1+2+3"]))
-    name = architecture_dirname(four_cells)
-    assert name.startswith("arch-") and name == architecture_dirname(Architecture.parse(str(four_cells)))
-    assert name != architecture_dirname(AUTOGAN_TOP1)
+    name = architecture_slug(four_cells)
+    assert name.startswith("arch-") and name == architecture_slug(Architecture.parse(str(four_cells)))
+    assert name != architecture_slug(AUTOGAN_TOP1)
