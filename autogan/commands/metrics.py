@@ -49,7 +49,8 @@ def register(subparsers) -> None:
     parser.add_argument("--truncation", type=float, help="with --checkpoint: BigGAN truncation tau")
     parser.add_argument("--batch-size", type=int, default=500, help="images per extractor batch (default: 500)")
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu", help="torch device")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the random split into halves (default: 0)")
+    parser.add_argument("--seed", type=int, help="seed of the random split into halves (default: 0); with --checkpoint, "
+                        "of the latents (default: the retraining's own evaluation seed, so its metrics.jsonl is matched)")
     parser.add_argument("--cache-dir", help="cache of trained extractors (default: $AUTOGAN_CACHE or ~/.cache/autogan)")
     parser.add_argument("--json", action="store_true", help="machine-readable output")
     parser.set_defaults(func=run)
@@ -64,7 +65,8 @@ def run(args) -> int:
     )
     source = get_dataset(args.dataset, root=args.root, download=args.download, size=args.size)
     logger.info("scoring %d real %s images at %d px with %s", source.num_images, args.dataset, source.resolution, extractor.name)
-    result = score_real(source, extractor, num_samples=args.num_samples, splits=args.splits, batch_size=args.batch_size, seed=args.seed)
+    result = score_real(source, extractor, num_samples=args.num_samples, splits=args.splits, batch_size=args.batch_size,
+                        seed=args.seed or 0)
     report = {
         "dataset": args.dataset,
         "resolution": source.resolution,
@@ -101,7 +103,9 @@ def run_checkpoint(args) -> int:
         print(json.dumps(report, indent=2))
         return 0
     print(f"checkpoint  {report['checkpoint']} (G step {report['g_step']}, {report['weights']} weights)")
-    print(f"extractor   {report['extractor']}, {report['samples']} samples")
+    print(f"extractor   {report['extractor']}, {report['samples']} samples, latent seed {report['seed']}"
+          + (" (the retraining's own; same numbers as its evaluation at this G step with the same samples)"
+             if args.seed is None else ""))
     print(f"IS          {report['is_mean']:.3f} ± {report['is_std']:.3f}")
     if report.get("fid") is not None:
         print(f"FID         {report['fid']:.3f}")

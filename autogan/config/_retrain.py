@@ -124,5 +124,5 @@ def load_retrain_config(
     data = read_toml(path)
     for section, values in (base or {}).items():
         data.setdefault(section, {}).update(values)
-    apply_overrides(data, overrides)
+    apply_overrides(data, overrides, RetrainConfig)
     return RetrainConfig.from_dict(data, source=str(path))

@@ -160,5 +160,5 @@ class Config(Sections):
 def load_config(source: str | None = None, overrides: list[str] | tuple[str, ...] = ()) -> Config:
     """Defaults, then the preset or file, then ``key=value`` overrides."""
     path = resolve_config_source(source)
-    data = apply_overrides(read_toml(path), overrides)
+    data = apply_overrides(read_toml(path), overrides, Config)
     return Config.from_dict(data, source=str(path))

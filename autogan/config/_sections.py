@@ -154,12 +154,35 @@ def parse_override(text: str) -> tuple[str, str, Any]:
     return section, name, value
 
 
-def apply_overrides(data: dict[str, Any], overrides: list[str] | tuple[str, ...]) -> dict[str, Any]:
-    """``section.key=value`` overrides applied to a config dict read from TOML (changed in place and returned)."""
+def apply_overrides(
+    data: dict[str, Any], overrides: list[str] | tuple[str, ...], config_cls: type | None = None
+) -> dict[str, Any]:
+    """``section.key=value`` overrides applied to a config dict read from TOML (changed in place and returned).
+
+    With ``config_cls``, a section or key it does not have is blamed on the override, with the nearest
+    name, not on the file it would have been merged into.
+    """
     for override in overrides:
         section, name, value = parse_override(override)
+        if config_cls is not None:
+            _check_override_key(config_cls, override, section, name)
         data.setdefault(section, {})
         if not isinstance(data[section], dict):
             raise ConfigError(f"override {override!r}: [{section}] is not a table")
         data[section][name] = value
     return data
+
+
+def _check_override_key(config_cls: type, override: str, section: str, name: str) -> None:
+    import difflib
+
+    sections = {f.name: f.default_factory for f in dataclasses.fields(config_cls)}
+    if section not in sections:
+        near = difflib.get_close_matches(section, sections, n=1)
+        hint = f"did you mean {near[0]}.{name}?" if near else f"sections are {sorted(sections)}"
+        raise ConfigError(f"override {shown(override)}: there is no section [{section}]; {hint}")
+    keys = [f.name for f in dataclasses.fields(sections[section])]  # type: ignore[arg-type]
+    if name not in keys:
+        near = difflib.get_close_matches(name, keys, n=1)
+        hint = f"did you mean {section}.{near[0]}?" if near else f"[{section}] has {sorted(keys)}"
+        raise ConfigError(f"override {shown(override)}: [{section}] has no key {shown(name)}; {hint}")

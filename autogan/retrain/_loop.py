@@ -20,12 +20,11 @@ from autogan.files import atomic_torch_save
 from autogan.retrain._checkpoint import CHECKPOINT_FORMAT, CHECKPOINT_VERSION, load_retrain_checkpoint
 from autogan.retrain._directory import RetrainDirectory
 from autogan.retrain._models import build_discriminator, build_generator, discriminator_args, generator_args
-from autogan.retrain._scoring import Evaluation, Scorer
+from autogan.retrain._scoring import Evaluation, Scorer, evaluation_seed
 from autogan.seeding import derived_seed
 
 # Purposes mixed into derived seeds; distinct from the search's and from the models' (see _models).
 SEED_STREAM = 13
-SEED_EVAL = 14
 SEED_GRID = 15
 
 
@@ -123,7 +122,7 @@ class Retrainer:
         self.loss = get_loss(train.loss)
         self.options = StepOptions(bf16=train.bf16, channels_last=train.channels_last)
         self.stream = torch.Generator().manual_seed(derived_seed(config.run.seed, SEED_STREAM))
-        self.eval_seed = derived_seed(config.run.seed, SEED_EVAL) % 2**63
+        self.eval_seed = evaluation_seed(config)
         self.grid_seed = derived_seed(config.run.seed, SEED_GRID) % 2**63
         self.step = 0
         self.d_steps = 0

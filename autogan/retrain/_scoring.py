@@ -12,6 +12,7 @@ from torch import nn
 
 from autogan.config import RetrainConfig
 from autogan.device import resolve_device
+from autogan.seeding import derived_seed
 from autogan.retrain._checkpoint import generator_from_checkpoint, load_retrain_checkpoint
 from autogan.retrain._sampling import truncated_latents
 
@@ -55,6 +56,14 @@ class Evaluation:
     def describe(self) -> str:
         fid = "n/a" if self.fid is None else f"{self.fid:.2f}"
         return f"G step {self.g_step}, {self.weights} weights: IS {self.is_mean:.3f} ± {self.is_std:.3f}, FID {fid} ({self.samples} samples)"
+
+
+SEED_EVAL = 14
+
+
+def evaluation_seed(config: RetrainConfig) -> int:
+    """The seed of a retraining's evaluation latents: fixed per run, so every evaluation sees the same z."""
+    return derived_seed(config.run.seed, SEED_EVAL) % 2**63
 
 
 class Scorer:
@@ -127,15 +136,19 @@ def score_checkpoint(
     truncation: float | None = None,
     device: str = "auto",
     extractor: str | None = None,
-    seed: int = 0,
+    seed: int | None = None,
 ) -> dict[str, Any]:
     """IS and FID of a retrain checkpoint's generator, with the extractor and dataset its config names.
 
     This is what ``autogan metrics --checkpoint`` can call for retrain checkpoints: the
-    checkpoint carries the resolved config, so nothing else is needed.
+    checkpoint carries the resolved config, so nothing else is needed.  ``seed`` None draws
+    the latents the retraining's own evaluation drew, so the same checkpoint, weights and
+    sample count give the numbers of its ``metrics.jsonl``.
     """
     checkpoint = load_retrain_checkpoint(path)
     config = RetrainConfig.from_dict(checkpoint["config"], source=f"checkpoint {path}")
+    if seed is None:
+        seed = evaluation_seed(config)
     if extractor is not None:
         config = config.replace(eval=replace(config.eval, extractor=extractor))
     torch_device = resolve_device(device)
@@ -150,6 +163,7 @@ def score_checkpoint(
         "truncation": truncation,
         "extractor": config.eval.extractor,
         "samples": samples or config.eval.samples,
+        "seed": seed,
         "is_mean": is_mean,
         "is_std": is_std,
         "fid": fid,

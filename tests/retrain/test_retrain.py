@@ -83,6 +83,16 @@ def test_checkpoint_rebuilds_its_generator_alone(trained):
     assert images.shape == (4, 1, 16, 16) and images.abs().max() <= 1
 
 
+def test_metrics_of_a_checkpoint_match_the_retrainings_own_evaluation(trained, capsys):
+    # The same checkpoint, weights and sample count: the same latents, so the same numbers.
+    own = next(r for r in read_metrics(trained) if r["g_step"] == 400 and r["weights"] == "ema")
+    assert main(["metrics", "--checkpoint", str(trained / "checkpoints" / "latest.pt"), "--num-samples",
+                 str(own["samples"]), "--device", "cpu", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["g_step"] == 400 and report["weights"] == "ema"
+    assert report["fid"] == pytest.approx(own["fid"], rel=1e-5) and report["is_mean"] == pytest.approx(own["is_mean"], rel=1e-5)
+
+
 def test_sample_grid_folder_and_seed(trained, tmp_path, capsys):
     checkpoint = trained / "checkpoints" / "latest.pt"
     assert main(["sample", str(checkpoint), "--out", str(tmp_path / "a.png"), "--n", "16", "--seed", "3"]) == 0

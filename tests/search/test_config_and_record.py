@@ -33,8 +33,9 @@ def test_overrides_beat_the_file_and_parse_as_toml():
 @pytest.mark.parametrize(
     "overrides, message",
     [
-        (["train.n_critc=1"], "unknown key(s) ['n_critc']"),
-        (["trian.n_critic=1"], "unknown section(s) ['trian']"),
+        # A misspelt override is blamed on the override, with the nearest name, not on the preset's file.
+        (["train.n_critc=1"], "override 'train.n_critc=1': [train] has no key 'n_critc'; did you mean train.n_critic?"),
+        (["trian.n_critic=1"], "override 'trian.n_critic=1': there is no section [trian]; did you mean train.n_critic?"),
         (["train.n_critic=fast"], "'fast' is not an integer"),
         (["search.stage_iterations=[1, 1]"], "2 entries but search.num_cells is 3"),
         (["search.beam_width=20"], "larger than search.beam_candidates"),
