@@ -152,7 +152,9 @@ figure {{ margin: 1.5em 0; max-width: 760px; }}
 </style></head><body>
 <h1>Runs compared</h1>
 <p>{len(rows)} runs. Evaluations count the architectures each search scored, without the final re-scoring.
-The top-1 reward is {html.escape(_basis_phrase(rows))}.</p>
+The top-1 reward is {html.escape(_basis_phrase(rows))}.
+Each run's rewards are measured on its own supernet, so they rank within a run; across runs, the retrained FID
+(<code>autogan retrain RUN --rank 1</code>) is the comparable number.</p>
 <table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>
 <figure>{chart_svg(best_so_far_chart(rows))}</figure>
 </body></html>
@@ -186,4 +188,7 @@ def _number(value: float | None, digits: int = 3) -> str:
 
 
 def _percent(value: float | None) -> str:
-    return "n/a" if value is None else f"{-100 * value:+.0f}%"
+    if value is None:
+        return "n/a"
+    change = round(-100 * value)
+    return f"{change:+d}%" if change else "0%"
