@@ -3,8 +3,8 @@
 Ray's own multi-node test utility (``ray.cluster_utils.Cluster``) starts each node's raylet, object
 store and workers as separate processes, as ``ray start`` does on separate machines. The searches
 join it the way a user does, with ``--address`` and through the head's job API, and a worker node
-is killed mid-run: the search must still end with every reward, and with the same ones as an
-undisturbed run.
+is killed in the middle of the job-submitted one: it must still end with every reward, the same
+ones as the undisturbed search by address.
 """
 
 from __future__ import annotations
@@ -80,63 +80,59 @@ def _rewards(run_dir: Path) -> dict[tuple, float]:
 
 
 @pytest.fixture(scope="module")
-def undisturbed(tmp_path_factory) -> dict[tuple, float]:
-    run_dir = tmp_path_factory.mktemp("inprocess") / "run"
-    subprocess.run([sys.executable, "-m", "autogan.cli", "search", "--out", str(run_dir), *TINY, "run.backend=inprocess"],
-                   check=True, capture_output=True, text=True, cwd=ROOT, env=_env(), timeout=600)
+def undisturbed(cluster, tmp_path_factory) -> dict[tuple, float]:
+    """A search that joins the cluster by ``--address HOST:PORT`` and runs to its end undisturbed."""
+    run_dir = tmp_path_factory.mktemp("by-address") / "run"
+    done = subprocess.run([sys.executable, "-m", "autogan.cli", "search", "--address", cluster.address, "--out",
+                           str(run_dir), *TINY], capture_output=True, text=True, cwd=ROOT, env=_env(), timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert f"joined cluster at {cluster.address}" in done.stderr
     return _rewards(run_dir)
 
 
-def _actor_nodes(cluster) -> dict[str, int]:
+def _busiest_worker(cluster):
+    """The worker node that hosts the most live actors (the head runs only drivers and Ray's own)."""
     from ray.util.state import list_actors
 
-    actors = list_actors(address=f"http://{cluster.webui_url}", filters=[("state", "=", "ALIVE")])
-    counts: dict[str, int] = {}
-    for actor in actors:
-        counts[actor.node_id] = counts.get(actor.node_id, 0) + 1
-    return counts
+    workers = {node.node_id: node for node in cluster.worker_nodes}
+    counts = {node_id: 0 for node_id in workers}
+    for actor in list_actors(address=f"http://{cluster.webui_url}", filters=[("state", "=", "ALIVE")]):
+        if actor.node_id in counts:
+            counts[actor.node_id] += 1
+    return workers[max(counts, key=counts.get)]
 
 
-def test_search_survives_losing_a_worker_node(cluster, undisturbed, tmp_path):
+def test_search_by_address_records_every_reward(undisturbed):
+    kinds = {key[2] for key in undisturbed}
+    assert kinds == {"policy", "beam", "rescore"} and all(reward is not None for reward in undisturbed.values())
+
+
+def test_job_submitted_search_survives_losing_a_worker_node(cluster, undisturbed, tmp_path):
     run_dir = tmp_path / "run"
-    command = [sys.executable, "-m", "autogan.cli", "search", "--address", cluster.address, "--out", str(run_dir), *TINY]
-    driver = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT, env=_env())
+    entrypoint = [sys.executable, "-m", "autogan.cli", "search", "--address", "auto", "--out", str(run_dir), *TINY]
+    ray_cli = Path(sys.executable).parent / "ray"
+    submit = subprocess.Popen([str(ray_cli), "job", "submit", "--address", f"http://{cluster.webui_url}", "--", *entrypoint],
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=ROOT, env=_env())
     try:
         deadline = time.monotonic() + 300
-        while len(_rows(run_dir)) < 3 and driver.poll() is None and time.monotonic() < deadline:
+        while len(_rows(run_dir)) < 3 and submit.poll() is None and time.monotonic() < deadline:
             time.sleep(0.5)
-        assert driver.poll() is None, "the search ended before a node could be removed"
-        # Kill the worker node that hosts the most of the search's actors, without a graceful exit.
-        busiest = max(_actor_nodes(cluster).items(), key=lambda item: item[1])[0]
-        (victim,) = [node for node in cluster.worker_nodes if node.node_id == busiest]
+        assert submit.poll() is None, "the search ended before a node could be removed"
         removed_after = len(_rows(run_dir))
-        cluster.remove_node(victim, allow_graceful=False)
-        out, err = driver.communicate(timeout=600)
+        # Killed without warning, as a preempted or crashed machine goes.
+        cluster.remove_node(_busiest_worker(cluster), allow_graceful=False)
+        out, _ = submit.communicate(timeout=600)
     finally:
-        if driver.poll() is None:
-            driver.kill()
-    assert driver.returncode == 0, err[-3000:]
+        if submit.poll() is None:
+            submit.kill()
+    assert submit.returncode == 0 and "succeeded" in out, out[-3000:]
     rewards = _rewards(run_dir)
     print(f"worker node removed after {removed_after} of {len(rewards)} rewards")
     assert removed_after < len(rewards)
     assert rewards.keys() == undisturbed.keys()
     assert rewards == pytest.approx(undisturbed, abs=1e-6)
-    # The lost node is replaced so that the next test has the whole cluster again.
-    cluster.add_node(num_cpus=2, node_ip_address=LOOPBACK)
+    cluster.add_node(num_cpus=2, node_ip_address=LOOPBACK)  # the next test gets the whole cluster again
     cluster.wait_for_nodes()
-
-
-def test_search_submitted_through_the_job_api(cluster, undisturbed, tmp_path):
-    run_dir = tmp_path / "run"
-    entrypoint = [sys.executable, "-m", "autogan.cli", "search", "--address", "auto", "--out", str(run_dir), *TINY]
-    ray_cli = Path(sys.executable).parent / "ray"
-    submit = subprocess.run(
-        [str(ray_cli), "job", "submit", "--address", f"http://{cluster.webui_url}", "--", *entrypoint],
-        capture_output=True, text=True, cwd=ROOT, env=_env(), timeout=600,
-    )
-    assert submit.returncode == 0, (submit.stdout + submit.stderr)[-3000:]
-    assert "succeeded" in submit.stdout
-    assert _rewards(run_dir) == pytest.approx(undisturbed, abs=1e-6)
 
 
 def test_the_embedded_default_does_not_join_a_cluster_left_running_here(cluster):
