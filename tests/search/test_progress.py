@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -47,7 +48,10 @@ def test_a_logged_search_names_its_directory_first_and_reports_progress(tmp_path
     )
     assert done.returncode == 0, done.stderr[-3000:]
     lines = done.stderr.splitlines()
-    assert lines[0].endswith(f"run directory: {run} (follow it: autogan inspect {run}; tensorboard --logdir {run}/tb)")
+    named = [i for i, line in enumerate(lines)
+             if line.endswith(f"run directory: {run} (follow it: autogan inspect {run}; tensorboard --logdir {run}/tb)")]
+    searching = [i for i, line in enumerate(lines) if " progress: " in line or " stage 1 iter " in line]
+    assert len(named) == 1 and searching and named[0] < min(searching), done.stderr[-3000:]  # named before any work
     progress = [line for line in lines if " progress: " in line]
     assert progress, done.stderr[-3000:]
     for line in progress:
@@ -61,4 +65,7 @@ def test_a_logged_search_names_its_directory_first_and_reports_progress(tmp_path
     grids = events.Images("search/samples_of_the_best")
     assert 0 < len(grids) <= iterations and len({g.step for g in grids}) == len(grids)
     assert "config/text_summary" in events.Tags()["tensors"]
+    # The ranked architectures' own samples from the final supernet, for the report.
+    top_k = len(json.loads((run / "state.json").read_text())["top"])
+    assert top_k > 0 and len(list((run / "samples").glob("final_arch-*.png"))) == top_k
     assert "_hparams_/session_start_info" in events.PluginTagToContent("hparams")
