@@ -85,7 +85,8 @@ def test_tiny_search_on_ray_end_to_end(ray_session, tiny_config, tmp_path):
     assert all(r.basis == "final" and r.evaluations == config.search.rescore_seeds for r in ranking)
     iterations = [r for r in record.iterations() if r["phase"] == "policy"]
     assert len(iterations) == 4 and all(r["loss_d"] is not None for r in iterations)
-    assert len(list(record.samples_dir.glob("*.png"))) == 4
+    assert len(list(record.samples_dir.glob("stage*_iter*.png"))) == 4  # one grid per iteration
+    assert len(list(record.samples_dir.glob("final_arch-*.png"))) == len(state["top"])  # one per ranked architecture
     assert list(record.tb_dir.glob("events.out.tfevents.*"))
     assert record.checkpoint_path.exists()
 
