@@ -287,12 +287,9 @@ def print_report(report: dict) -> None:
 
 
 def write_json(report: dict, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    with os.fdopen(handle, "w") as stream:
-        json.dump(report, stream, indent=2)
-        stream.write("\n")
-    os.replace(temporary, path)
+    from autogan.files import atomic_write_bytes
+
+    atomic_write_bytes(path, (json.dumps(report, indent=2) + "\n").encode())
 
 
 def main(argv=None) -> int:
