@@ -41,7 +41,6 @@ import random
 import re
 import statistics
 import sys
-import tempfile
 from pathlib import Path
 
 import torch
