@@ -102,6 +102,22 @@ def _busiest_worker(cluster):
     return workers[max(counts, key=counts.get)]
 
 
+def _submit(cluster, entrypoint: list[str], attempts: int = 5) -> subprocess.Popen:
+    """``ray job submit``, again while the head says that no job agent is ready yet, as it asks."""
+    ray_cli = Path(sys.executable).parent / "ray"
+    command = [str(ray_cli), "job", "submit", "--address", f"http://{cluster.webui_url}", "--", *entrypoint]
+    for _ in range(attempts):
+        submit = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=ROOT, env=_env())
+        try:
+            out, _ = submit.communicate(timeout=5)
+        except subprocess.TimeoutExpired:
+            return submit  # submitted, and tailing the job's logs
+        if "No available agent" not in out:
+            raise AssertionError(f"ray job submit ended at once: {out[-3000:]}")
+        time.sleep(5)
+    raise AssertionError("the head had no job agent ready after several attempts")
+
+
 def test_search_by_address_records_every_reward(undisturbed):
     kinds = {key[2] for key in undisturbed}
     assert kinds == {"policy", "beam", "rescore"} and all(reward is not None for reward in undisturbed.values())
@@ -110,9 +126,7 @@ def test_search_by_address_records_every_reward(undisturbed):
 def test_job_submitted_search_survives_losing_a_worker_node(cluster, undisturbed, tmp_path):
     run_dir = tmp_path / "run"
     entrypoint = [sys.executable, "-m", "autogan.cli", "search", "--address", "auto", "--out", str(run_dir), *TINY]
-    ray_cli = Path(sys.executable).parent / "ray"
-    submit = subprocess.Popen([str(ray_cli), "job", "submit", "--address", f"http://{cluster.webui_url}", "--", *entrypoint],
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=ROOT, env=_env())
+    submit = _submit(cluster, entrypoint)
     try:
         deadline = time.monotonic() + 300
         while len(_rows(run_dir)) < 3 and submit.poll() is None and time.monotonic() < deadline:
