@@ -38,6 +38,14 @@ def _env(**extra: str) -> dict[str, str]:
     return env
 
 
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind((LOOPBACK, 0))
+        return probe.getsockname()[1]
+
+
 @pytest.fixture(scope="module")
 def cluster():
     from ray._private import ray_constants
@@ -49,9 +57,11 @@ def cluster():
     os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
     ray_constants.ENABLE_RAY_CLUSTER = False
     # The head runs drivers only (no CPUs), as in docker/kuberay-rayjob.yaml.
+    # The job agent gets a free port of its own: the default one may be held by another Ray instance
+    # on this machine (the test session's embedded one), and a head without its agent takes no jobs.
     cluster = Cluster(initialize_head=True, head_node_args={
         "num_cpus": 0, "node_ip_address": LOOPBACK, "include_dashboard": True,
-        "dashboard_host": LOOPBACK, "dashboard_port": 0,
+        "dashboard_host": LOOPBACK, "dashboard_port": 0, "dashboard_agent_listen_port": _free_port(),
     })
     try:
         for _ in range(2):
@@ -131,7 +141,8 @@ def test_job_submitted_search_survives_losing_a_worker_node(cluster, undisturbed
         deadline = time.monotonic() + 300
         while len(_rows(run_dir)) < 3 and submit.poll() is None and time.monotonic() < deadline:
             time.sleep(0.5)
-        assert submit.poll() is None, "the search ended before a node could be removed"
+        if submit.poll() is not None:
+            raise AssertionError(f"the job ended before a node could be removed: {submit.communicate()[0][-3000:]}")
         removed_after = len(_rows(run_dir))
         # Killed without warning, as a preempted or crashed machine goes.
         cluster.remove_node(_busiest_worker(cluster), allow_graceful=False)
