@@ -107,6 +107,7 @@ def search_piece(controller: str, seed: int) -> dict[str, Any]:
     cached = read_json(path)
     if cached is not None:
         return cached
+    from autogan.compare import best_so_far
     from autogan.record import RunRecord
 
     run_dir = CACHE / "runs" / f"{controller}-s{seed}"
@@ -118,12 +119,7 @@ def search_piece(controller: str, seed: int) -> dict[str, Any]:
     record = RunRecord.open(run_dir)
     evaluations = [r for r in record.evaluations() if r["kind"] != "rescore"]
     iterations = [r for r in record.iterations() if r.get("phase") == "policy"]
-    config = record.config()
-    best, curve = -math.inf, []
-    for row in evaluations:
-        if row["stage"] == config.search.num_cells and row["reward"] is not None:
-            best = max(best, row["reward"])
-        curve.append(None if best == -math.inf else best)
+    curve = best_so_far(evaluations, record.config().search.num_cells)
     piece = {
         "controller": controller,
         "seed": seed,

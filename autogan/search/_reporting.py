@@ -66,18 +66,20 @@ class Reporter:
     def save_grid(self, stage: int, iteration: int, arch: Architecture, weights_box: dict, step: int) -> None:
         from torchvision.utils import make_grid
 
-        # An evaluator renders it: it holds this iteration's weights even while the trainer moves on.
-        seed = derived_seed(self.seed, SEED_SAMPLES)
-        images = self.evaluators[0].call("sample_images", str(arch), 64, seed, weights_box).result()
+        images = self._sample(arch, weights_box)
         atomic_write_bytes(self.record.samples_dir / f"stage{stage}_iter{iteration:03d}.png", png_bytes(images))
         grid = make_grid(images, nrow=8, normalize=True, value_range=(-1, 1))
         self._tensorboard().add_image("search/samples_of_the_best", grid, step)
 
     def save_final_grid(self, arch: Architecture, weights_box: dict) -> None:
         """Samples of a ranked architecture from the final supernet, named by the architecture for the report."""
-        seed = derived_seed(self.seed, SEED_SAMPLES)
-        images = self.evaluators[0].call("sample_images", str(arch), 64, seed, weights_box).result()
+        images = self._sample(arch, weights_box)
         atomic_write_bytes(self.record.samples_dir / f"final_{architecture_slug(arch)}.png", png_bytes(images))
+
+    def _sample(self, arch: Architecture, weights_box: dict):
+        # An evaluator renders it: it holds these weights even while the trainer moves on.
+        seed = derived_seed(self.seed, SEED_SAMPLES)
+        return self.evaluators[0].call("sample_images", str(arch), 64, seed, weights_box).result()
 
     def log_config(self, config: Any) -> None:
         """The run's settings, as TensorBoard text and hparams, so that runs can be told apart there."""
