@@ -60,6 +60,7 @@ RETRAIN_PRESET = "digits"
 RETRAIN_EVAL = ["run.threads=1", "eval.at_start=false", "eval.score_raw=false", "eval.samples=2000"]
 PROXY_SOURCE = ("rnn", 0)
 PROXY_POOL = 60  # random architectures scored once to find the reward range
+FIDELITY_SAMPLES = (500, 2000)  # the preset's reward_samples, and four times as many
 
 
 def log(message: str) -> None:
@@ -264,6 +265,66 @@ def pinned_piece(source: dict[str, Any], count: int = PROXY_POOL) -> dict[str, A
     return piece
 
 
+def fidelity_piece(source: dict[str, Any], reward_seeds: int, sample_counts: tuple[int, ...]) -> dict[str, Any]:
+    """Every retrained architecture re-scored on one common supernet, with IS and FID as candidate rewards.
+
+    The proxy piece scored its architectures with IS only, and each search's top-1 was scored
+    on its own search's supernet.  Here all of them meet on the same final supernet (the
+    recalibrated ``reward_norm``), each with ``reward_seeds`` seeds and each sample count,
+    and the supernet's IS and FID (classifier features, against the dataset) are both kept:
+    which of the two ranks like retraining is the question.
+    """
+    path = PIECES / "proxy" / f"{source['controller']}-s{source['seed']}-fidelity.json"
+    cached = read_json(path)
+    if cached is not None:
+        return cached
+    from search_spaces import Architecture
+
+    from autogan.metrics import evaluate_generator, reference_statistics
+    from autogan.roles import RewardEvaluator
+    from autogan.seeding import derived_seed
+
+    torch = __import__("torch")
+    torch.set_num_threads(1)
+    run_dir = CACHE / "runs" / f"{source['controller']}-s{source['seed']}"
+    from autogan.record import RunRecord
+
+    record = RunRecord.open(run_dir)
+    config = record.config()
+    evaluator = RewardEvaluator(config.replace(search=_replace(config.search, reward_norm="recalibrate")).to_dict())
+    evaluator._load({"version": 0, "ref": record.load_checkpoint()["trainer"]["generator"]})
+    size = config.model.bottom_width * 2**config.search.num_cells
+    reference = reference_statistics(config.data.dataset, size, evaluator.extractor)
+    archs = sorted({arch for (arch, _seed) in _cached_retrains()})
+    rows = []
+    for text in archs:
+        arch = Architecture.parse(text)
+        row: dict[str, Any] = {"arch": text}
+        for samples in sample_counts:
+            values = {"is": [], "fid": []}
+            for s in range(reward_seeds):
+                seed = derived_seed(11, s, evaluator.space.index(arch))
+                z_source = torch.Generator().manual_seed(seed)
+
+                def generate(n: int) -> Any:
+                    return evaluator.generator(torch.randn(n, config.model.latent_dim, generator=z_source), arch)
+
+                with evaluator._normalised_for(arch, seed):
+                    result = evaluate_generator(generate, samples, evaluator.extractor, reference=reference,
+                                                splits=config.search.reward_splits)
+                values["is"].append(result.is_mean)
+                values["fid"].append(result.fid)
+            row[str(samples)] = values
+        rows.append(row)
+        log("fidelity " + text + ": " + ", ".join(
+            f"{n}: IS {statistics.mean(row[str(n)]['is']):.3f} FID {statistics.mean(row[str(n)]['fid']):.2f}"
+            for n in sample_counts))
+    piece = {"source": [source["controller"], source["seed"]], "reward_norm": "recalibrate",
+             "reward_seeds": reward_seeds, "sample_counts": list(sample_counts), "architectures": rows}
+    write_json(path, piece)
+    return piece
+
+
 def _replace(section: Any, **changes: Any) -> Any:
     import dataclasses
 
@@ -341,6 +402,12 @@ def plan(scheduler: Scheduler, args: argparse.Namespace) -> None:
         for index in spread_order(len(rows)):
             retrain_all(rows[index]["arch"], 1)
 
+    if "fidelity" in args.parts:
+        for controller, seed in args.fidelity_supernets:
+            source = {"controller": controller, "seed": seed}
+            scheduler.add(0, f"retrained architectures on the {controller} seed-{seed} supernet",
+                          lambda s=source: fidelity_piece(s, args.reward_seeds, FIDELITY_SAMPLES))
+        return
     if "pinned" in args.parts:
         source = {"controller": PROXY_SOURCE[0], "seed": PROXY_SOURCE[1]}
         scheduler.add(0, "random architectures on the final supernet", lambda: pinned_piece(source))
@@ -434,6 +501,12 @@ def summarise(args: argparse.Namespace) -> dict[str, Any]:
                 "median": statistics.median(r[m] for r in rows), "max": max(r[m] for r in rows)}
             for m in NORM_MODES
         }
+    common = {}
+    for path in sorted((PIECES / "proxy").glob("*-fidelity.json")):
+        piece = read_json(path)
+        common["{}-s{}".format(*piece["source"])] = _common_supernet_fidelity(piece, retrained, stats)
+    if common:
+        summary["common_supernet"] = common
     controllers = {}
     for controller in CONTROLLERS:
         runs = [read_json(p) for p in sorted((PIECES / "searches").glob(f"{controller}-s*.json"))]
@@ -458,6 +531,40 @@ def summarise(args: argparse.Namespace) -> dict[str, Any]:
         }
     summary["controllers"] = controllers
     return summary
+
+
+def _common_supernet_fidelity(piece: dict[str, Any], retrained: Callable[[str], list[dict[str, Any]]], stats: Any) -> dict[str, Any]:
+    """Kendall tau of each candidate reward against the retrained FID, over all and over the better half.
+
+    The better half (by the supernet's IS, as the search would rank them) is where a
+    controller's choice is made: a reward can rank well overall by separating collapsed
+    architectures from working ones and still not rank the working ones.
+    """
+    rows = []
+    for row in piece["architectures"]:
+        runs = retrained(row["arch"])
+        if len(runs) < 2:
+            continue
+        entry = {"arch": row["arch"], "retrained_fid": statistics.mean(r["fid"] for r in runs),
+                 "retrained_is": statistics.mean(r["is"] for r in runs)}
+        for n in piece["sample_counts"]:
+            values = row[str(n)]
+            entry[f"is_{n}"] = statistics.mean(values["is"])
+            entry[f"fid_{n}"] = statistics.mean(values["fid"])
+            entry[f"is_{n}_seed_std"] = statistics.stdev(values["is"])
+            entry[f"fid_{n}_seed_std"] = statistics.stdev(values["fid"])
+        rows.append(entry)
+    first = piece["sample_counts"][0]
+    ranked = sorted(rows, key=lambda r: -r[f"is_{first}"])
+    groups = {"all": rows, "better_half": ranked[: len(ranked) // 2]}
+    taus: dict[str, Any] = {}
+    for group, members in groups.items():
+        target = [-r["retrained_fid"] for r in members]
+        for n in piece["sample_counts"]:
+            for reward, sign in (("is", 1), ("fid", -1)):
+                tau = stats.kendalltau([sign * r[f"{reward}_{n}"] for r in members], target)
+                taus[f"{group}/{reward}_{n}"] = {"tau": float(tau.statistic), "p": float(tau.pvalue), "n": len(members)}
+    return {"reward_seeds": piece["reward_seeds"], "architectures": rows, "kendall_tau_vs_minus_retrained_fid": taus}
 
 
 def table(summary: dict[str, Any]) -> str:
@@ -488,6 +595,17 @@ def table(summary: dict[str, Any]) -> str:
         for mode, v in randoms.items():
             lines.append(f"| {mode} | {v['is_below_1.1']} of {v['n']} | {v['median']:.2f} | {v['max']:.2f} |")
         lines.append("")
+    for name, common in summary.get("common_supernet", {}).items():
+        n = len(common["architectures"])
+        lines += [f"### {n} retrained architectures re-scored on the {name} final supernet", "",
+                  "| reward | samples | tau, all | p | tau, better half by IS | p |", "|---|---|---|---|---|---|"]
+        taus = common["kendall_tau_vs_minus_retrained_fid"]
+        counts = sorted({int(k.split("_")[-1]) for k in taus})
+        for reward in ("is", "fid"):
+            for count in counts:
+                a, b = taus[f"all/{reward}_{count}"], taus[f"better_half/{reward}_{count}"]
+                lines.append(f"| supernet {reward.upper()} | {count} | {a['tau']:.2f} | {a['p']:.3f} | {b['tau']:.2f} | {b['p']:.3f} |")
+        lines.append("")
     if summary["controllers"]:
         lines += ["### Controllers at equal budget (default search, top-1 retrained)", "",
                   "| controller | searches | evaluations each | best full-architecture reward seen | top-1 re-scored reward "
@@ -501,6 +619,13 @@ def table(summary: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _search_id(text: str) -> tuple[str, int]:
+    controller, _, seed = text.partition(":")
+    if controller not in CONTROLLERS or not seed.isdigit():
+        raise argparse.ArgumentTypeError(f"{text!r}: expected CONTROLLER:SEED with CONTROLLER one of {', '.join(CONTROLLERS)}")
+    return controller, int(seed)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--jobs", type=int, default=2, help="pieces at once, one core each")
@@ -509,8 +634,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--reward-seeds", type=int, default=5, help="reward seeds per architecture (proxy fidelity)")
     parser.add_argument("--proxy-archs", type=int, default=12)
     parser.add_argument("--controllers", nargs="+", default=list(CONTROLLERS), choices=CONTROLLERS)
-    parser.add_argument("--parts", nargs="+", default=["proxy", "controllers"], choices=["proxy", "controllers", "pinned"],
+    parser.add_argument("--parts", nargs="+", default=["proxy", "controllers"], choices=["proxy", "controllers", "pinned", "fidelity"],
                         help="pinned: random architectures on the rnn seed-0 final supernet under every reward_norm")
+    parser.add_argument("--fidelity-supernets", nargs="+", type=_search_id, default=[PROXY_SOURCE, ("random", 0)],
+                        metavar="CONTROLLER:SEED", help="final supernets that re-score every retrained architecture")
     parser.add_argument("--hours", type=float, default=None, help="start no new piece after this long")
     parser.add_argument("--report", action="store_true", help="only aggregate what is cached")
     args = parser.parse_args(argv)
