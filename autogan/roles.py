@@ -20,6 +20,7 @@ from search_spaces import Architecture, SearchSpace
 
 from autogan.config import Config
 from autogan.device import resolve_device, set_threads
+from autogan.errors import ConfigError
 from autogan.log import logger
 from autogan.seeding import derived_seed
 
@@ -57,7 +58,8 @@ class SupernetTrainer:
 
     ``train`` runs one search iteration of D steps, one architecture per D
     batch, with one-stage (OSGAN) merged steps every ``n_critic`` batches.  It
-    stops early when ``ResetMonitor`` sees the losses collapse.
+    stops early when ``ResetMonitor`` sees the losses collapse.  Batches and
+    latents are drawn on the device from ``stream``, a generator of the device.
     """
 
     def __init__(self, config_dict: dict[str, Any]):
@@ -76,7 +78,8 @@ class SupernetTrainer:
             size=self.config.model.bottom_width * 2**self.space.num_cells,
             channels=data.channels,
         ).to(self.device)
-        self.stream = torch.Generator(device="cpu").manual_seed(derived_seed(self.config.run.seed, SEED_TRAIN_STREAM))
+        # On the device, so that drawing a batch's indices and z launches kernels and never copies.
+        self.stream = torch.Generator(device=self.device).manual_seed(derived_seed(self.config.run.seed, SEED_TRAIN_STREAM))
         self.monitor = ResetMonitor(window=self.config.train.reset_window, threshold=self.config.train.reset_threshold)
         self.resets = 0
         self.d_steps = 0
@@ -144,7 +147,7 @@ class SupernetTrainer:
         warned_non_finite = False
         for index, arch in enumerate(archs):
             real = self.source.sample_batch(train.batch_size, self.stream, size=size)  # (B, C, size, size)
-            z = torch.randn(train.batch_size, self.config.model.latent_dim, generator=self.stream).to(self.device)
+            z = torch.randn(train.batch_size, self.config.model.latent_dim, generator=self.stream, device=self.device)
             merged = (self.d_steps + 1) % train.n_critic == 0
             unread.append(
                 step(
@@ -212,6 +215,7 @@ class SupernetTrainer:
             "opt_d": self.opt_d.state_dict(),
             "monitor": self.monitor.state_dict(),
             "stream": self.stream.get_state(),
+            "stream_device": self.stream.device.type,
             "resets": self.resets,
             "d_steps": self.d_steps,
         }
@@ -224,8 +228,18 @@ class SupernetTrainer:
         self.opt_g.load_state_dict(state["opt_g"])
         self.opt_d.load_state_dict(state["opt_d"])
         self.monitor.load_state_dict(state["monitor"])
-        self.stream.set_state(state["stream"])
+        self._load_stream(state)
         self.d_steps = int(state["d_steps"])
+
+    def _load_stream(self, state: dict[str, Any]) -> None:
+        # Before the stream moved to the device, checkpoints held a CPU generator's state.
+        saved = state.get("stream_device", "cpu")
+        if saved != self.stream.device.type:
+            raise ConfigError(
+                f"the checkpoint's batch stream was drawn on {saved} but this trainer runs on "
+                f"{self.stream.device.type}; resume with run.device={saved} (a generator's state fits only its own device kind)"
+            )
+        self.stream.set_state(state["stream"])
 
     def ping(self) -> bool:
         return True
