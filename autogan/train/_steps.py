@@ -297,12 +297,13 @@ def _stats(
     loss_d: Tensor, loss_g: Tensor | None, d_real: Tensor, d_fake: Tensor, inactive: Tensor | None = None
 ) -> StepStats:
     # Made on the device from existing tensors: a Python number would be a host-to-device copy.
-    loss_d = loss_d.detach().float()
+    # All float32: D's outputs are, whatever the autocast dtype (``_discriminate``).
+    loss_d = loss_d.detach()
     values = [
         loss_d,
-        torch.full_like(loss_d, float("nan")) if loss_g is None else loss_g.detach().float(),
-        d_real.detach().float().mean(),
-        d_fake.detach().float().mean(),
+        torch.full_like(loss_d, float("nan")) if loss_g is None else loss_g.detach(),
+        d_real.detach().mean(),
+        d_fake.detach().mean(),
         torch.zeros_like(loss_d) if inactive is None else inactive.to(loss_d.dtype),
     ]
     return StepStats(torch.stack(values), trains_g=loss_g is not None)
