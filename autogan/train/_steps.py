@@ -117,7 +117,7 @@ class StepStats:
 
     @property
     def inactive(self) -> int:
-        """Fake samples whose D gradient vanished (handled by scaling or the extra pass)."""
+        """Fake samples whose D gradient is zero or too small for the one-stage ratio (merged steps only)."""
         return int(self._numbers[4])
 
     _NAMES = ("loss_d", "loss_g", "d_real", "d_fake", "inactive")
