@@ -20,6 +20,7 @@ from search_spaces import Architecture, SearchSpace
 
 from autogan.config import Config
 from autogan.device import resolve_device, set_threads
+from autogan.errors import ConfigError
 from autogan.log import logger
 from autogan.seeding import derived_seed
 
@@ -57,7 +58,8 @@ class SupernetTrainer:
 
     ``train`` runs one search iteration of D steps, one architecture per D
     batch, with one-stage (OSGAN) merged steps every ``n_critic`` batches.  It
-    stops early when ``ResetMonitor`` sees the losses collapse.
+    stops early when ``ResetMonitor`` sees the losses collapse.  Batches and
+    latents are drawn on the device from ``stream``, a generator of the device.
     """
 
     def __init__(self, config_dict: dict[str, Any]):
@@ -76,7 +78,8 @@ class SupernetTrainer:
             size=self.config.model.bottom_width * 2**self.space.num_cells,
             channels=data.channels,
         ).to(self.device)
-        self.stream = torch.Generator(device="cpu").manual_seed(derived_seed(self.config.run.seed, SEED_TRAIN_STREAM))
+        # On the device, so that drawing a batch's indices and z launches kernels and never copies.
+        self.stream = torch.Generator(device=self.device).manual_seed(derived_seed(self.config.run.seed, SEED_TRAIN_STREAM))
         self.monitor = ResetMonitor(window=self.config.train.reset_window, threshold=self.config.train.reset_threshold)
         self.resets = 0
         self.d_steps = 0
@@ -116,7 +119,17 @@ class SupernetTrainer:
         return self.resets
 
     def train(self, stage: int, archs: list[Architecture], *, instance: str | None = None) -> dict[str, Any]:
-        from autogan.train import StepOptions, get_loss, one_stage_step, two_stage_step
+        """One search iteration: a D step per architecture of ``archs`` at ``stage``.
+
+        The steps' losses stay on the device and are read every ``train.stats_every``
+        steps and after the last one, one transfer per chunk, then fed to the reset
+        monitor in step order.  A collapse is thus seen at the end of its chunk, when up to
+        ``stats_every - 1`` more steps have run: the iteration stops there, and the reset
+        that follows discards them.  The result counts only the steps up to the one that
+        collapsed (``d_steps``, the mean losses), as if the losses had been read every
+        step; the trainer's own ``d_steps`` and its batch stream include the extra ones.
+        """
+        from autogan.train import StepOptions, StepStats, get_loss, one_stage_step, two_stage_step
 
         self._check_instance(instance)
         train = self.config.train
@@ -129,50 +142,61 @@ class SupernetTrainer:
         started = time.perf_counter()
         losses_d: list[float] = []
         losses_g: list[float] = []
+        unread: list[StepStats] = []
         collapsed = False
         warned_non_finite = False
         for index, arch in enumerate(archs):
             real = self.source.sample_batch(train.batch_size, self.stream, size=size)  # (B, C, size, size)
-            z = torch.randn(train.batch_size, self.config.model.latent_dim, generator=self.stream).to(self.device)
+            z = torch.randn(train.batch_size, self.config.model.latent_dim, generator=self.stream, device=self.device)
             merged = (self.d_steps + 1) % train.n_critic == 0
-            stats = step(
-                self.generator,
-                self.discriminator,
-                self.opt_g,
-                self.opt_d,
-                real,
-                z,
-                arch,
-                loss,
-                stage=stage,
-                update_g=merged,
-                options=options,
+            unread.append(
+                step(
+                    self.generator,
+                    self.discriminator,
+                    self.opt_g,
+                    self.opt_d,
+                    real,
+                    z,
+                    arch,
+                    loss,
+                    stage=stage,
+                    update_g=merged,
+                    options=options,
+                )
             )
             self.d_steps += 1
-            losses_d.append(float(stats.loss_d))
-            if merged:
-                losses_g.append(float(stats.loss_g))
-            if not warned_non_finite:
-                warned_non_finite = self._warn_if_non_finite(stage, losses_d[-1], losses_g[-1] if merged else None)
-            if self.monitor.update(loss_g=float(stats.loss_g) if merged else None, loss_d=float(stats.loss_d)):
-                collapsed = True
+            if len(unread) < train.stats_every and index < len(archs) - 1:
+                continue
+            StepStats.read_all(unread)
+            first_step = self.d_steps - len(unread) + 1
+            for offset, stats in enumerate(unread):
+                losses_d.append(stats.loss_d)
+                if stats.loss_g is not None:
+                    losses_g.append(stats.loss_g)
+                if not warned_non_finite:
+                    warned_non_finite = self._warn_if_non_finite(stage, first_step + offset, stats.loss_d, stats.loss_g)
+                if self.monitor.update(loss_g=stats.loss_g, loss_d=stats.loss_d):
+                    collapsed = True
+                    break
+            unread.clear()
+            if collapsed:
                 break
         return {
-            "d_steps": index + 1 if archs else 0,
+            "d_steps": len(losses_d),
             "loss_d": float(np.mean(losses_d)) if losses_d else float("nan"),
             "loss_g": float(np.mean(losses_g)) if losses_g else float("nan"),
             "collapsed": collapsed,
             "seconds": time.perf_counter() - started,
         }
 
-    def _warn_if_non_finite(self, stage: int, loss_d: float, loss_g: float | None) -> bool:
+    def _warn_if_non_finite(self, stage: int, d_step: int, loss_d: float, loss_g: float | None) -> bool:
         """Say once per iteration where a loss stopped being a number; the record only shows its mean."""
         bad = [name for name, value in (("loss_d", loss_d), ("loss_g", loss_g)) if value is not None and not math.isfinite(value)]
         if bad:
             logger.warning(
                 "stage %d, D step %d: %s is not finite; the supernet's rewards are unusable until a reset",
                 stage,
-                self.d_steps,
+                d_step,
                 " and ".join(bad),
             )
         return bool(bad)
@@ -191,6 +215,7 @@ class SupernetTrainer:
             "opt_d": self.opt_d.state_dict(),
             "monitor": self.monitor.state_dict(),
             "stream": self.stream.get_state(),
+            "stream_device": self.stream.device.type,
             "resets": self.resets,
             "d_steps": self.d_steps,
         }
@@ -203,8 +228,18 @@ class SupernetTrainer:
         self.opt_g.load_state_dict(state["opt_g"])
         self.opt_d.load_state_dict(state["opt_d"])
         self.monitor.load_state_dict(state["monitor"])
-        self.stream.set_state(state["stream"])
+        self._load_stream(state)
         self.d_steps = int(state["d_steps"])
+
+    def _load_stream(self, state: dict[str, Any]) -> None:
+        # Before the stream moved to the device, checkpoints held a CPU generator's state.
+        saved = state.get("stream_device", "cpu")
+        if saved != self.stream.device.type:
+            raise ConfigError(
+                f"the checkpoint's batch stream was drawn on {saved} but this trainer runs on "
+                f"{self.stream.device.type}; resume with run.device={saved} (a generator's state fits only its own device kind)"
+            )
+        self.stream.set_state(state["stream"])
 
     def ping(self) -> bool:
         return True

@@ -5,8 +5,10 @@ Two drivers, both through the project's own code:
 - ``function``: ``autogan.train.one_stage_step`` / ``two_stage_step`` called directly on a
   small supernet, D-only steps (``update_g=False``) and merged D+G steps, per loss;
 - ``trainer``: ``SupernetTrainer.train`` one architecture at a time, so that what the
-  trainer loop does around the step (``float(stats.loss_d)``, the reset monitor, the
-  batch draw) is counted too.
+  trainer loop does around the step (reading the losses, the reset monitor, the batch
+  draw) is counted too.  Each such call ends an iteration, which reads its losses; the
+  ``N-chunk`` rows run ``--chunk`` steps in one call (one read, as between the reads of
+  ``train.stats_every``) and report the mean per step.
 
 Per step it reports:
 
@@ -22,12 +24,16 @@ Per step it reports:
 - ``aten``: aten ops launched from Python or the autograd engine (not nested in another
   aten op), and ``aten_all``: every aten op, nested ones included.
 
-The counts are the "before" of removing per-step syncs; the script only looks at op
-names and Python frames, so it runs unchanged against the changed code.  Op counts on
-CPU and CUDA differ (Adam uses foreach kernels on CUDA), so compare within one device.
+The script only looks at op names and Python frames, so it runs unchanged against
+changed code.  ``--before`` keeps an earlier report (e.g. the committed one, from before
+a change) in the JSON under ``before``, this run under ``after``, and prints both; a
+later run without it keeps the output's ``before``.  Op counts on CPU and CUDA differ
+(Adam uses foreach kernels on CUDA), so compare within one device.
 
     python bench/host_syncs.py                 # CPU, about a minute
     python bench/host_syncs.py --device cuda   # the same on a GPU (adds CUDA sync API calls)
+    git show HEAD:bench/results/host_syncs.json > /tmp/before.json
+    python bench/host_syncs.py --before /tmp/before.json
 """
 
 from __future__ import annotations
@@ -69,9 +75,9 @@ OPTIMIZER_STEP = re.compile(r"^Optimizer\.step#")
 
 STEPS = {"one-stage": one_stage_step, "two-stage": two_stage_step}
 # "hinge-inactive" shifts D's output (a forward hook: one extra aten::add per D forward) so
-# that about half the fakes have d < -1: at initialization every fake is active and the
-# one-stage merged step would never take its inactive-sample branch.  The branch exists
-# only there, so the other steps and kinds run plain hinge alone.
+# that about half the fakes have d < -1: at initialization every fake is active, so the
+# one-stage merged step's inactive samples would not be exercised.  They matter only
+# there, so the other steps and kinds run plain hinge alone.
 LOSSES = ("hinge", "hinge-inactive", "bce")
 
 
@@ -179,12 +185,12 @@ def function_rows(args, device: torch.device) -> list[dict]:
                         shift[0] = -1.0 - float(d_fake.median())
                 opt_g = torch.optim.Adam(G.parameters(), lr=2e-4, betas=(0.0, 0.9))
                 opt_d = torch.optim.Adam(D.parameters(), lr=2e-4, betas=(0.0, 0.9))
-                inactive = []
+                results = []
 
                 def call(index):
                     stats = step(G, D, opt_g, opt_d, real, zs[index], archs[index], loss,
                                  stage=args.stage, update_g=merged, options=options)
-                    inactive.append(stats.inactive)
+                    results.append(stats)  # read after the profile: reading is the caller's sync
 
                 # Warm-up: Adam creates its state and spectral norm its vectors on the first step.
                 for index in range(args.warmup):
@@ -196,7 +202,7 @@ def function_rows(args, device: torch.device) -> list[dict]:
                 row = {"driver": "function", "step": step_name, "loss": loss_label,
                        "kind": "merged" if merged else "D-only", **summarise(samples)}
                 if merged and step_name == "one-stage":
-                    row["inactive_fakes_per_step"] = statistics.mean(inactive[args.warmup:])
+                    row["inactive_fakes_per_step"] = statistics.mean(s.inactive for s in results[args.warmup:])
                 rows.append(row)
                 print(format_row(row), file=sys.stderr, flush=True)
     return rows
@@ -225,9 +231,12 @@ def trainer_rows(args, device: torch.device) -> list[dict]:
                     call()
                 else:
                     samples[merged].append(profiled(call, device))
-            for merged in (False, True):
+            chunk = [space.prefix(space.sample(seed), args.stage) for seed in range(args.chunk)]
+            whole = profiled(lambda: trainer.train(args.stage, chunk), device)
+            per_step = {key: {name: n / args.chunk for name, n in whole[key].items()} for key in ("counts", "sites")}
+            for kind, kind_samples in (("D-only", samples[False]), ("merged", samples[True]), (f"{args.chunk}-chunk", [per_step])):
                 row = {"driver": "trainer", "step": step_name.replace("_", "-"), "loss": loss,
-                       "kind": "merged" if merged else "D-only", **summarise(samples[merged])}
+                       "kind": kind, **summarise(kind_samples)}
                 rows.append(row)
                 print(format_row(row), file=sys.stderr, flush=True)
     return rows
@@ -240,7 +249,9 @@ HEADER = (
 
 
 def _n(value: float) -> str:
-    return f"{value:.0f}" if float(value).is_integer() else f"{value:.1f}"
+    if float(value).is_integer():
+        return f"{value:.0f}"
+    return f"{value:.2f}" if abs(value) < 10 else f"{value:.1f}"
 
 
 def format_row(row: dict) -> str:
@@ -285,6 +296,34 @@ def print_report(report: dict) -> None:
             print(f"  {row['driver']:<9} {row['step']:<10} {row['loss']:<15} {row['kind']:<7} {_n(row['cuda_sync_calls'])}")
 
 
+def row_key(row: dict) -> tuple:
+    return row["driver"], row["step"], row["loss"], row["kind"]
+
+
+def print_comparison(before: dict, after: dict) -> None:
+    """Syncs and aten ops per step, before -> after, for the rows both reports have."""
+    old = {row_key(row): row for row in before["rows"]}
+    print(f"before ({before['torch']}) -> after ({after['torch']}), per step:")
+    print(f"{'driver':<9} {'step':<10} {'loss':<15} {'kind':<8} {'syncs':>11} {'aten':>13} {'aten_all':>13}")
+    for row in after["rows"]:
+        if row_key(row) not in old:
+            continue
+        was = old[row_key(row)]
+        cells = [f"{_n(was[f])} -> {_n(row[f])}" for f in ("syncs", "aten", "aten_all")]
+        print(f"{row['driver']:<9} {row['step']:<10} {row['loss']:<15} {row['kind']:<8} {cells[0]:>11} {cells[1]:>13} {cells[2]:>13}")
+
+
+def read_before(path: Path | None, out: Path) -> dict | None:
+    """The report to keep as ``before``: ``path``'s (its own ``before`` if it has one), else the output's ``before``."""
+    source = path if path is not None else out
+    if not source.exists():
+        return None
+    data = json.loads(source.read_text())
+    if "before" in data:
+        return data["before"]
+    return data if path is not None else None
+
+
 def write_json(report: dict, path: Path) -> None:
     from autogan.files import atomic_write_bytes
 
@@ -305,7 +344,9 @@ def main(argv=None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     # Counts do not depend on threads; on a shared 2-core machine 2 threads ran 30x slower.
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (0: torch's choice)")
+    parser.add_argument("--chunk", type=int, default=4, help="steps in the trainer's one-read rows")
     parser.add_argument("--out", type=Path, help="JSON path (default bench/results/host_syncs.json, host_syncs_cuda.json on CUDA)")
+    parser.add_argument("--before", type=Path, help="an earlier report to keep under 'before' (default: the output's own 'before')")
     args = parser.parse_args(argv)
     if args.device == "cuda" and not torch.cuda.is_available():
         parser.error("--device cuda: no CUDA device is visible; use --device cpu")
@@ -330,7 +371,11 @@ def main(argv=None) -> int:
     }
     print_report(report)
     out = args.out or ROOT / "bench" / "results" / ("host_syncs.json" if device.type == "cpu" else "host_syncs_cuda.json")
-    write_json(report, out)
+    before = read_before(args.before, out)
+    if before is not None:
+        print()
+        print_comparison(before, report)
+    write_json(report if before is None else {"benchmark": "host_syncs", "before": before, "after": report}, out)
     print(f"wrote {out}")
     return 0
 

@@ -113,6 +113,17 @@ class TensorImageSource(ImageSource):
             yield self._as_float(self.images[start : start + batch_size], size)
 
 
+def _on_host(generator: torch.Generator) -> torch.Generator:
+    """A CPU generator for a sampler: ``generator`` itself, or one seeded from a device generator.
+
+    The sampler draws its indices on the CPU; seeding reads the device once per stream.
+    """
+    if generator.device.type == "cpu":
+        return generator
+    seed = int(torch.randint(2**62, (), generator=generator, device=generator.device))
+    return torch.Generator().manual_seed(seed)
+
+
 class LoaderImageSource(ImageSource):
     """A dataset streamed by DataLoader workers; ``dataset[i]`` returns a uint8 ``(C, H, W)`` tensor."""
 
@@ -144,7 +155,7 @@ class LoaderImageSource(ImageSource):
         # and the sampler draws indices from `generator` in order, so batches stay reproducible.
         key = (batch_size, id(generator))
         if self._stream is None or self._stream_key != key:
-            sampler = RandomSampler(self.dataset, replacement=True, num_samples=2**62, generator=generator)
+            sampler = RandomSampler(self.dataset, replacement=True, num_samples=2**62, generator=_on_host(generator))
             self._stream = iter(self._loader(batch_size, sampler))
             self._stream_key = key
         return self._deliver(next(self._stream), size)

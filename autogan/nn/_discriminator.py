@@ -62,24 +62,12 @@ class WeightGradScale:
     ``scale`` is ``(N,)`` for a batch of N samples.  The input gradient is never scaled,
     so one backward can carry G's cotangent through D while D's parameters receive a
     different per-sample combination (see ``Discriminator.weight_grad_scaling``).
+    Every sample's weight gradient is computed, those scaled by 0 included: skipping
+    them would need their indices, a host sync per backward.
     """
 
     def __init__(self) -> None:
         self.scale: Tensor | None = None
-        self._rows: tuple[Tensor, Tensor] | None = None
-
-    def rows(self) -> tuple[Tensor, Tensor] | None:
-        """``(index, factor)`` of the samples with a non-zero scale, or None when all are.
-
-        Weight gradients are then computed on those rows only: hinge fakes below -1
-        cost D no weight-gradient work at all.  Computed once per backward (one sync).
-        """
-        if self.scale is None:
-            return None
-        if self._rows is None:
-            index = self.scale.nonzero().view(-1)
-            self._rows = (index, self.scale.index_select(0, index))
-        return self._rows
 
 
 class _Slot:
@@ -92,12 +80,9 @@ class _Slot:
         return _Slot()
 
 
-def _weight_grad_rows(x: Tensor, grad: Tensor, holder: WeightGradScale) -> tuple[Tensor, Tensor]:
-    """The layer input and scaled output gradient, restricted to samples with a non-zero scale."""
-    index, factor = holder.rows()
-    if index.numel() != x.shape[0]:
-        x, grad = x.index_select(0, index), grad.index_select(0, index)
-    return x, grad * factor.to(grad.dtype).view(-1, *([1] * (grad.dim() - 1)))
+def _scaled_output_gradient(grad: Tensor, holder: WeightGradScale) -> Tensor:
+    """The layer's output gradient with sample ``i`` multiplied by ``holder.scale[i]``."""
+    return grad * holder.scale.to(grad.dtype).view(-1, *([1] * (grad.dim() - 1)))
 
 
 class _ScaledConv2dFunction(torch.autograd.Function):
@@ -127,11 +112,7 @@ class _ScaledConv2dFunction(torch.autograd.Function):
             grad_x, grad_w, grad_b = conv_backward(grad, [need_x, need_w, need_b])
         else:
             grad_x = conv_backward(grad, [True, False, False])[0] if need_x else None
-            rows_x, rows_grad = _weight_grad_rows(x, grad, ctx.holder)
-            _, grad_w, grad_b = torch.ops.aten.convolution_backward(
-                rows_grad, rows_x, weight, bias_sizes, stride, padding, dilation, False, [0, 0], groups,
-                [False, need_w, need_b],
-            )
+            _, grad_w, grad_b = conv_backward(_scaled_output_gradient(grad, ctx.holder), [False, need_w, need_b])
         return grad_x, grad_w, grad_b, None, None, None, None, None
 
 
@@ -150,7 +131,7 @@ class _ScaledLinearFunction(torch.autograd.Function):
         x, weight = ctx.saved_tensors
         grad_x = grad @ weight if ctx.needs_input_grad[0] else None
         if ctx.holder.scale is not None:
-            x, grad = _weight_grad_rows(x, grad, ctx.holder)
+            grad = _scaled_output_gradient(grad, ctx.holder)
         grad_w = grad.t() @ x if ctx.needs_input_grad[1] else None
         grad_b = grad.sum(0) if ctx.has_bias and ctx.needs_input_grad[2] else None
         return grad_x, grad_w, grad_b, None

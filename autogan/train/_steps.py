@@ -23,17 +23,24 @@ One-stage, with ``d_i = D(G(z))_i`` and ``B`` fake samples:
   scales that sample's contribution to its *weight* gradient by ``a_i / b_i`` (0 for
   hinge), while its input gradient passes unscaled (``Discriminator.weight_grad_scaling``).
   Still one backward; the extra work is an elementwise product per D layer.
+  It runs whether or not any fake is inactive (with none, every factor is 1): asking
+  would read the device.
 - A discriminator without ``weight_grad_scaling`` gets the fallback: one extra D
   forward in eval mode (spectral norm then reuses the main forward's weights) and an
   input-only backward, on just the inactive samples.  ``StepStats.inactive`` counts
   them; ``bench/step_speed.py`` measures both schemes.
+
+Steps never wait for the device: their statistics stay there (``StepStats``) until
+read.  The one exception is the ``extra-pass`` fallback, whose work size depends on
+how many fakes are inactive (a ``nonzero`` per merged non-symmetric step).
 """
 
 from __future__ import annotations
 
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
-from typing import Callable, Iterator
+from functools import cached_property
+from typing import Callable, Iterator, Sequence
 
 import torch
 from torch import Tensor, nn
@@ -63,15 +70,71 @@ INACTIVE_METHODS = ("auto", "scale", "extra-pass", "ignore")
 DEFAULT_OPTIONS = StepOptions()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class StepStats:
-    """Scalars of one step. ``loss_g`` is None for a D-only step."""
+    """Scalars of one step, left on the device so that the step never waits for it.
 
-    loss_d: float
-    loss_g: float | None
-    d_real: float  # mean D output on real images
-    d_fake: float  # mean D output on fake images
-    inactive: int = 0  # fake samples that needed the one-stage extra pass
+    ``values`` is ``(loss_d, loss_g, d_real, d_fake, inactive)``, float32, shape ``(5,)``,
+    with ``loss_g`` NaN for a D-only step.  The first named field read copies all five to
+    the host (a sync on CUDA); ``StepStats.read_all`` does that for many steps at once.
+    Equality, hashing and repr are by the named fields, so they read too.
+    """
+
+    values: Tensor  # (5,)
+    trains_g: bool
+
+    @cached_property
+    def _numbers(self) -> list[float]:
+        return self.values.tolist()
+
+    @staticmethod
+    def read_all(stats: Sequence["StepStats"]) -> None:
+        """Copy the statistics of many steps to the host in one transfer; their fields then read for free."""
+        if not stats:
+            return
+        rows = torch.stack([s.values for s in stats]).tolist()  # (steps, 5): one sync
+        for s, row in zip(stats, rows):
+            s.__dict__["_numbers"] = row  # what the cached property would have stored
+
+    @property
+    def loss_d(self) -> float:
+        return self._numbers[0]
+
+    @property
+    def loss_g(self) -> float | None:
+        """None for a D-only step."""
+        return self._numbers[1] if self.trains_g else None
+
+    @property
+    def d_real(self) -> float:
+        """Mean D output on real images."""
+        return self._numbers[2]
+
+    @property
+    def d_fake(self) -> float:
+        """Mean D output on fake images."""
+        return self._numbers[3]
+
+    @property
+    def inactive(self) -> int:
+        """Fake samples whose D gradient is zero or too small for the one-stage ratio (merged steps only)."""
+        return int(self._numbers[4])
+
+    _NAMES = ("loss_d", "loss_g", "d_real", "d_fake", "inactive")
+
+    def _fields(self) -> tuple:
+        return tuple(getattr(self, name) for name in self._NAMES)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, StepStats):
+            return NotImplemented
+        return self._fields() == other._fields()
+
+    def __hash__(self) -> int:
+        return hash(self._fields())
+
+    def __repr__(self) -> str:
+        return "StepStats(" + ", ".join(f"{n}={v!r}" for n, v in zip(self._NAMES, self._fields())) + ")"
 
 
 def to_channels_last(*modules: nn.Module) -> None:
@@ -167,13 +230,19 @@ def fake_gradient_scale(loss: Loss, d_fake: Tensor, max_ratio: float) -> tuple[T
     ``gamma_i = b_i / a_i`` on active samples (0 elsewhere), with ``a = dL_D/dd_fake`` and
     ``b = dL_G/dd_fake``; ``active`` marks samples whose ratio is usable.
     """
+    gamma, active, _, b = _fake_gradients(loss, d_fake, max_ratio)
+    return gamma, active, b
+
+
+def _fake_gradients(loss: Loss, d_fake: Tensor, max_ratio: float) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    """``(gamma, active, a, b)``: ``fake_gradient_scale`` and the ``a`` it was computed from."""
     d = d_fake.detach().requires_grad_()
     with torch.enable_grad():
         (a,) = torch.autograd.grad(loss.d_fake(d), d)
         (b,) = torch.autograd.grad(loss.g_fake(d), d)
     active = (a != 0) & (b.abs() <= a.abs() * max_ratio)
     gamma = torch.where(active, b / torch.where(active, a, torch.ones_like(a)), torch.zeros_like(a))
-    return gamma, active, b
+    return gamma, active, a, b
 
 
 def _inactive_method(D: nn.Module, options: StepOptions) -> str:
@@ -188,12 +257,6 @@ def _inactive_method(D: nn.Module, options: StepOptions) -> str:
             "use autogan.nn.Discriminator or inactive='extra-pass'"
         )
     return options.inactive
-
-
-def _fake_d_gradient(loss: Loss, d_fake: Tensor) -> Tensor:
-    d = d_fake.detach().requires_grad_()
-    with torch.enable_grad():
-        return torch.autograd.grad(loss.d_fake(d), d)[0]
 
 
 def _real_d_gradient(loss: Loss, d_real: Tensor) -> Tensor:
@@ -231,20 +294,19 @@ def _scaling_hook(gamma: Tensor | float, extra: Tensor | None) -> Callable[[Tens
 
 
 def _stats(
-    loss_d: Tensor, loss_g: Tensor | None, d_real: Tensor, d_fake: Tensor, inactive: int | Tensor
+    loss_d: Tensor, loss_g: Tensor | None, d_real: Tensor, d_fake: Tensor, inactive: Tensor | None = None
 ) -> StepStats:
-    count = torch.as_tensor(inactive, dtype=torch.float32, device=loss_d.device)
-    values = [loss_d.detach(), d_real.detach().mean(), d_fake.detach().mean(), count]
-    if loss_g is not None:
-        values.append(loss_g.detach())
-    numbers = torch.stack(values).tolist()  # one device sync for all scalars
-    return StepStats(
-        loss_d=numbers[0],
-        loss_g=numbers[4] if loss_g is not None else None,
-        d_real=numbers[1],
-        d_fake=numbers[2],
-        inactive=int(numbers[3]),
-    )
+    # Made on the device from existing tensors: a Python number would be a host-to-device copy.
+    # All float32: D's outputs are, whatever the autocast dtype (``_discriminate``).
+    loss_d = loss_d.detach()
+    values = [
+        loss_d,
+        torch.full_like(loss_d, float("nan")) if loss_g is None else loss_g.detach(),
+        d_real.detach().mean(),
+        d_fake.detach().mean(),
+        torch.zeros_like(loss_d) if inactive is None else inactive.to(loss_d.dtype),
+    ]
+    return StepStats(torch.stack(values), trains_g=loss_g is not None)
 
 
 def one_stage_gradients(
@@ -260,7 +322,11 @@ def one_stage_gradients(
     options: StepOptions = DEFAULT_OPTIONS,
 ) -> StepStats:
     """The gradient half of ``one_stage_step``: accumulates ``dL_D`` into D's ``.grad`` and
-    (with ``update_g``) ``dL_G`` into G's, with one backward.  Optimizers are not touched."""
+    (with ``update_g``) ``dL_G`` into G's, with one backward.  Optimizers are not touched.
+
+    No host sync, except with ``inactive="extra-pass"`` (the fallback for a D without
+    ``weight_grad_scaling``) on a merged step of a non-symmetric loss: its extra pass runs
+    on just the inactive fakes, so it reads their indices (``nonzero``)."""
     loss = get_loss(loss)
     method = _inactive_method(D, options)
     scaling = update_g and not loss.symmetric and method == "scale"
@@ -270,28 +336,28 @@ def one_stage_gradients(
         )
         if not update_g:
             loss_d.backward()
-            return _stats(loss_d, None, d_real, d_fake, 0)
+            return _stats(loss_d, None, d_real, d_fake)
         loss_g = loss.g_loss(d_fake.detach())
         if loss.symmetric:
             fake.register_hook(_scaling_hook(-1.0, None))
             loss_d.backward()
-            return _stats(loss_d, loss_g, d_real, d_fake, 0)
-        gamma, active, b = fake_gradient_scale(loss, d_fake, options.max_ratio)
-        # One host sync: with every fake active the plain gamma hook is already exact.
-        if scaling and not bool(active.all()):
-            a = _fake_d_gradient(loss, d_fake)
+            return _stats(loss_d, loss_g, d_real, d_fake)
+        gamma, active, a, b = _fake_gradients(loss, d_fake, options.max_ratio)
+        inactive = (~active).sum()
+        if scaling:
+            # Taken even when every fake is active (all factors 1): finding out would read the device.
             one = torch.ones_like(b)
             # Inactive fakes carry G's cotangent b; their weight gradients are scaled to a.
             holder.scale = torch.cat([torch.ones_like(d_real), torch.where(active, one, _safe_ratio(a, b))])
             fake.register_hook(_scaling_hook(torch.where(active, gamma, one), None))
             cotangent = torch.cat([_real_d_gradient(loss, d_real), torch.where(active, a, b)])
             d.backward(cotangent)
-            return _stats(loss_d, loss_g, d_real, d_fake, (~active).sum())
-    index = (~active).nonzero().view(-1)
-    inactive = int(index.numel())
+            return _stats(loss_d, loss_g, d_real, d_fake, inactive)
     extra = None
-    if inactive and method == "extra-pass":
-        extra = inactive_input_gradient(D, fake, index, b, stage, options)
+    if method == "extra-pass":
+        index = (~active).nonzero().view(-1)  # the one host sync: the pass's size depends on the data
+        if index.numel():
+            extra = inactive_input_gradient(D, fake, index, b, stage, options)
     fake.register_hook(_scaling_hook(gamma, extra))
     loss_d.backward()
     return _stats(loss_d, loss_g, d_real, d_fake, inactive)
@@ -373,7 +439,7 @@ def two_stage_step(
     loss_d.backward()
     if not update_g:
         opt_d.step()
-        return _stats(loss_d, None, d_real, d_fake, 0)
+        return _stats(loss_d, None, d_real, d_fake)
     if not simultaneous:
         opt_d.step()
     opt_g.zero_grad(set_to_none=True)
@@ -386,4 +452,4 @@ def two_stage_step(
     if simultaneous:
         opt_d.step()
     opt_g.step()
-    return _stats(loss_d, loss_g, d_real, d_fake, 0)
+    return _stats(loss_d, loss_g, d_real, d_fake)

@@ -41,6 +41,7 @@ def test_overrides_beat_the_file_and_parse_as_toml():
         (["search.beam_width=20"], "larger than search.beam_candidates"),
         (["n_critic=1"], "should be section.key"),
         (["train.step=three_stage"], "not one of ['one_stage', 'two_stage']"),
+        (["train.stats_every=0"], "train.stats_every=0: must be at least 1"),
     ],
 )
 def test_bad_config_names_the_key_and_the_fix(overrides, message):
