@@ -19,7 +19,7 @@ import torch
 from search_spaces import Architecture, SearchSpace
 
 from autogan.config import Config
-from autogan.device import resolve_device, set_threads
+from autogan.device import adam, configure_backends, resolve_device, set_threads
 from autogan.log import logger
 from autogan.seeding import derived_seed
 
@@ -96,6 +96,9 @@ class SupernetTrainer:
 
     def _build(self) -> None:
         train = self.config.train
+        # The switches belong to this worker's process, so the trainer sets its own; again at a
+        # reset, which costs nothing.
+        configure_backends(self.device, tf32=self.config.run.tf32)
         seed = derived_seed(self.config.run.seed, SEED_MODEL_INIT, self.resets)
         self.generator, self.discriminator = build_models(self.config, self.space, seed, self.device)
         if train.channels_last and self.device.type == "cuda":
@@ -103,8 +106,8 @@ class SupernetTrainer:
 
             to_channels_last(self.generator, self.discriminator)
         betas = (train.beta1, train.beta2)
-        self.opt_g = torch.optim.Adam(self.generator.parameters(), lr=train.lr_g, betas=betas)
-        self.opt_d = torch.optim.Adam(self.discriminator.parameters(), lr=train.lr_d, betas=betas)
+        self.opt_g = adam(self.generator.parameters(), self.device, lr=train.lr_g, betas=betas)
+        self.opt_d = adam(self.discriminator.parameters(), self.device, lr=train.lr_d, betas=betas)
         self.monitor.reset()
 
     def reset(self, *, instance: str | None = None) -> int:
@@ -236,6 +239,7 @@ class RewardEvaluator:
         self.config = Config.from_dict(config_dict)
         set_threads(self.config.run.threads)
         self.device = resolve_device(self.config.run.device)
+        configure_backends(self.device, tf32=self.config.run.tf32)
         self.space = SearchSpace(num_cells=self.config.search.num_cells)
         self.generator, _ = build_models(self.config, self.space, 0, self.device)
         self.generator.eval()
