@@ -234,7 +234,7 @@ class RewardEvaluator:
     """
 
     def __init__(self, config_dict: dict[str, Any]):
-        from autogan.metrics import get_extractor
+        from autogan.metrics import get_extractor, reward_bf16
 
         self.config = Config.from_dict(config_dict)
         set_threads(self.config.run.threads)
@@ -244,8 +244,9 @@ class RewardEvaluator:
         self.generator, _ = build_models(self.config, self.space, 0, self.device)
         self.generator.eval()
         search = self.config.search
+        self.bf16 = reward_bf16(search.reward_bf16, self.device, search.extractor)
         self.extractor = get_extractor(
-            search.extractor, device=self.device, weights_path=search.inception_weights or None
+            search.extractor, device=self.device, weights_path=search.inception_weights or None, bf16=self.bf16
         )
         self.version: Any = None
 
@@ -274,10 +275,17 @@ class RewardEvaluator:
             latent = self.config.model.latent_dim
             recalibrate_batch_norms(
                 self.generator,
-                lambda n: self.generator(torch.randn(n, latent, generator=z_source).to(self.device), arch),
+                lambda n: self._generate(torch.randn(n, latent, generator=z_source), arch),
                 search.calibration_samples,
             )
         yield
+
+    def _generate(self, z: torch.Tensor, arch: Architecture) -> torch.Tensor:
+        """The generator's images for ``z``, in the reward's precision: bf16 under ``search.reward_bf16``."""
+        from autogan.metrics import bf16_autocast
+
+        with bf16_autocast(self.device, self.bf16):
+            return self.generator(z.to(self.device), arch)  # (n, C, H, W)
 
     def score(self, item: dict[str, Any], weights_box: dict[str, Any]) -> dict[str, Any]:
         """``item``: ``{"key", "arch", "seed"}``.  A failed evaluation has ``reward`` NaN and an ``error``."""
@@ -291,8 +299,7 @@ class RewardEvaluator:
         latent = self.config.model.latent_dim
 
         def generate(n: int) -> torch.Tensor:
-            z = torch.randn(n, latent, generator=z_source).to(self.device)
-            return self.generator(z, arch)
+            return self._generate(torch.randn(n, latent, generator=z_source), arch)
 
         result: dict[str, Any] = {"key": item["key"], "arch": item["arch"]}
         try:
@@ -311,11 +318,12 @@ class RewardEvaluator:
         return result
 
     def sample_images(self, arch: str, n: int, seed: int, weights_box: dict[str, Any]) -> torch.Tensor:
+        """``n`` images of ``arch`` as the reward sees them (its normalization and precision), float32 on the CPU."""
         self._load(weights_box)
         z = torch.randn(n, self.config.model.latent_dim, generator=torch.Generator().manual_seed(seed))
         parsed = Architecture.parse(arch)
         with torch.no_grad(), self._normalised_for(parsed, seed):
-            return self.generator(z.to(self.device), parsed).float().cpu()  # (n, C, H, W)
+            return self._generate(z, parsed).float().cpu()  # (n, C, H, W)
 
     def ping(self) -> bool:
         return True
