@@ -19,7 +19,7 @@ import torch
 from search_spaces import Architecture, SearchSpace
 
 from autogan.config import Config
-from autogan.device import resolve_device, set_threads
+from autogan.device import adam, configure_backends, resolve_device, set_threads
 from autogan.errors import ConfigError
 from autogan.log import logger
 from autogan.seeding import derived_seed
@@ -99,6 +99,9 @@ class SupernetTrainer:
 
     def _build(self) -> None:
         train = self.config.train
+        # The switches belong to this worker's process, so the trainer sets its own; again at a
+        # reset, which costs nothing.
+        configure_backends(self.device, tf32=self.config.run.tf32)
         seed = derived_seed(self.config.run.seed, SEED_MODEL_INIT, self.resets)
         self.generator, self.discriminator = build_models(self.config, self.space, seed, self.device)
         if train.channels_last and self.device.type == "cuda":
@@ -106,8 +109,8 @@ class SupernetTrainer:
 
             to_channels_last(self.generator, self.discriminator)
         betas = (train.beta1, train.beta2)
-        self.opt_g = torch.optim.Adam(self.generator.parameters(), lr=train.lr_g, betas=betas)
-        self.opt_d = torch.optim.Adam(self.discriminator.parameters(), lr=train.lr_d, betas=betas)
+        self.opt_g = adam(self.generator.parameters(), self.device, lr=train.lr_g, betas=betas)
+        self.opt_d = adam(self.discriminator.parameters(), self.device, lr=train.lr_d, betas=betas)
         self.monitor.reset()
 
     def reset(self, *, instance: str | None = None) -> int:
@@ -266,17 +269,19 @@ class RewardEvaluator:
     """
 
     def __init__(self, config_dict: dict[str, Any]):
-        from autogan.metrics import get_extractor
+        from autogan.metrics import get_extractor, reward_bf16
 
         self.config = Config.from_dict(config_dict)
         set_threads(self.config.run.threads)
         self.device = resolve_device(self.config.run.device)
+        configure_backends(self.device, tf32=self.config.run.tf32)
         self.space = SearchSpace(num_cells=self.config.search.num_cells)
         self.generator, _ = build_models(self.config, self.space, 0, self.device)
         self.generator.eval()
         search = self.config.search
+        self.bf16 = reward_bf16(search.reward_bf16, self.device, search.extractor)
         self.extractor = get_extractor(
-            search.extractor, device=self.device, weights_path=search.inception_weights or None
+            search.extractor, device=self.device, weights_path=search.inception_weights or None, bf16=self.bf16
         )
         self.version: Any = None
 
@@ -305,10 +310,17 @@ class RewardEvaluator:
             latent = self.config.model.latent_dim
             recalibrate_batch_norms(
                 self.generator,
-                lambda n: self.generator(torch.randn(n, latent, generator=z_source).to(self.device), arch),
+                lambda n: self._generate(torch.randn(n, latent, generator=z_source), arch),
                 search.calibration_samples,
             )
         yield
+
+    def _generate(self, z: torch.Tensor, arch: Architecture) -> torch.Tensor:
+        """The generator's images for ``z``, in the reward's precision: bf16 under ``search.reward_bf16``."""
+        from autogan.metrics import bf16_autocast
+
+        with bf16_autocast(self.device, self.bf16):
+            return self.generator(z.to(self.device), arch)  # (n, C, H, W)
 
     def score(self, item: dict[str, Any], weights_box: dict[str, Any]) -> dict[str, Any]:
         """``item``: ``{"key", "arch", "seed"}``.  A failed evaluation has ``reward`` NaN and an ``error``."""
@@ -322,8 +334,7 @@ class RewardEvaluator:
         latent = self.config.model.latent_dim
 
         def generate(n: int) -> torch.Tensor:
-            z = torch.randn(n, latent, generator=z_source).to(self.device)
-            return self.generator(z, arch)
+            return self._generate(torch.randn(n, latent, generator=z_source), arch)
 
         result: dict[str, Any] = {"key": item["key"], "arch": item["arch"]}
         try:
@@ -342,11 +353,12 @@ class RewardEvaluator:
         return result
 
     def sample_images(self, arch: str, n: int, seed: int, weights_box: dict[str, Any]) -> torch.Tensor:
+        """``n`` images of ``arch`` as the reward sees them (its normalization and precision), float32 on the CPU."""
         self._load(weights_box)
         z = torch.randn(n, self.config.model.latent_dim, generator=torch.Generator().manual_seed(seed))
         parsed = Architecture.parse(arch)
         with torch.no_grad(), self._normalised_for(parsed, seed):
-            return self.generator(z.to(self.device), parsed).float().cpu()  # (n, C, H, W)
+            return self._generate(z, parsed).float().cpu()  # (n, C, H, W)
 
     def ping(self) -> bool:
         return True

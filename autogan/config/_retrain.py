@@ -65,6 +65,7 @@ class RetrainRunConfig:
     seed: int = 0
     device: str = "auto"  # auto | cpu | cuda
     threads: int = 0  # torch threads; 0 leaves torch's default
+    tf32: bool = True  # CUDA only: TF32 tensor cores for float32 matmuls and convolutions
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import tomllib
+import types
 import typing
 from typing import Any, ClassVar, Iterable
 
@@ -56,6 +57,15 @@ def check_choices(choices: dict[str, tuple[Any, Iterable[Any]]], *, show=shown) 
             raise ConfigError(f"{key}={show(value)}: not one of {list(allowed)}")
 
 
+def check_auto_or_bool(key: str, value: str | bool) -> None:
+    """A switch whose default depends on the device: ``"auto"``, ``true`` or ``false``."""
+    if value != "auto" and not isinstance(value, bool):
+        raise ConfigError(
+            f'{key}={shown(value)}: not "auto", true or false; give "auto" to let the device decide, '
+            "or true or false without quotes"
+        )
+
+
 def sections_from_dict(cls: type, data: dict[str, Any], *, source: str = "config") -> Any:
     """Build a frozen dataclass of section dataclasses from a dict.
 
@@ -92,6 +102,9 @@ def _build_section(section_cls: type, values: dict[str, Any], where: str) -> Any
     return section_cls(**converted)
 
 
+# How a union's members are named when a value fits none of them.
+_TYPE_NAMES = {bool: "true or false", int: "an integer", float: "a number", str: "a string"}
+
 # Torch, Ray and numpy take 64-bit integers; a larger one fails deep inside them.
 _INT_LIMIT = 2**63
 
@@ -117,6 +130,14 @@ def _coerce(value: Any, hint: Any, where: str) -> Any:
         if isinstance(value, str):
             return value
         raise ConfigError(f"{where}: {shown(value)} is not a string")
+    if isinstance(hint, types.UnionType):
+        for option in typing.get_args(hint):
+            try:
+                return _coerce(value, option, where)
+            except ConfigError:
+                pass
+        names = ", nor ".join(_TYPE_NAMES.get(option, str(option)) for option in typing.get_args(hint))
+        raise ConfigError(f"{where}: {shown(value)} is not {names}")
     if typing.get_origin(hint) is tuple:
         item_hint = typing.get_args(hint)[0]
         if not isinstance(value, (list, tuple)):

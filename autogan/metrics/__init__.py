@@ -25,6 +25,7 @@ from autogan.metrics.inception import (
     resolve_inception_weights,
     torch_fidelity_cache_path,
 )
+from autogan.metrics.precision import AUTO_BF16_ON_CUDA, bf16_autocast, reward_bf16
 from autogan.metrics.reference import reference_key, reference_statistics
 from autogan.metrics.scores import (
     FeatureStats,
@@ -36,6 +37,7 @@ from autogan.metrics.scores import (
 )
 
 __all__ = [
+    "AUTO_BF16_ON_CUDA",
     "EXTRACTORS",
     "ExtractorSpec",
     "FeatureExtractor",
@@ -45,6 +47,7 @@ __all__ = [
     "INCEPTION_WEIGHTS_FILE",
     "MetricError",
     "MetricResult",
+    "bf16_autocast",
     "compute_statistics",
     "default_cache_dir",
     "default_extractor",
@@ -61,5 +64,6 @@ __all__ = [
     "reference_statistics",
     "register_extractor",
     "resolve_inception_weights",
+    "reward_bf16",
     "torch_fidelity_cache_path",
 ]

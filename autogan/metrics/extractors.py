@@ -8,7 +8,6 @@ FID layers are returned.
 
 from __future__ import annotations
 
-import contextlib
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -19,15 +18,16 @@ from torch_fidelity.feature_extractor_base import FeatureExtractorBase
 
 from autogan.data.sources import float_to_uint8
 from autogan.errors import ConfigError
-from autogan.log import logger
+from autogan.metrics.precision import bf16_autocast
 
 
 class FeatureExtractor:
     """Images ``(B, C, H, W)`` (float in [-1, 1] or uint8, C in {1, 3}) to ``(features, logits)``.
 
     ``features`` ``(B, feature_dim)`` feed FID, ``logits`` ``(B, num_classes)`` feed IS;
-    both float32 on ``device``.  ``identity`` names the extractor and its exact
-    weights, and keys cached reference statistics.
+    both float32 on ``device``.  ``identity`` names the extractor, its exact weights and
+    its precision, and keys cached reference statistics.  ``bf16`` runs the network under
+    bfloat16 autocast on ``device``; on CUDA it also runs it channels-last.
     """
 
     def __init__(
@@ -53,32 +53,38 @@ class FeatureExtractor:
             raise ValueError(f"{name}: the module must be built to return ({self.feature_layer}, {self.logits_layer})")
         self.info = dict(info or {})
         self.bf16 = bf16
+        if bf16:
+            # Features computed in bf16 are not the float32 ones: a cached reference must not mix them.
+            self.identity = f"{identity}-bf16"
         self.device = torch.device("cpu")
         self.feature_dim = feature_dim
         self.num_classes = num_classes
         self.to(device)
 
+    @property
+    def channels_last(self) -> bool:
+        # cuDNN's bf16 convolutions are fastest in NHWC; on the CPU the layout would only cost copies.
+        return self.bf16 and self.device.type == "cuda"
+
     def to(self, device: torch.device | str) -> "FeatureExtractor":
         self.device = torch.device(device)
         self.module.to(self.device)
-        if self.bf16 and self.device.type != "cuda":
-            logger.debug("%s: bf16 applies on CUDA only; computing in float32 on %s", self.name, self.device)
+        if self.channels_last:
+            self.module.to(memory_format=torch.channels_last)
         return self
-
-    def _autocast(self):
-        if self.bf16 and self.device.type == "cuda":
-            return torch.autocast("cuda", dtype=torch.bfloat16)
-        return contextlib.nullcontext()
 
     def __call__(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         if images.dim() != 4 or images.shape[1] not in (1, 3):
             raise ValueError(f"{self.name}: expected images (B, 1|3, H, W), got shape {tuple(images.shape)}")
         images = images.to(self.device, non_blocking=True)
         if images.dtype != torch.uint8:
-            images = float_to_uint8(images)
+            # A bf16 generator's images: quantized in float32, where every level of 0..255 is exact.
+            images = float_to_uint8(images.float())
         if images.shape[1] not in self.input_channels:
             images = images.expand(-1, 3, -1, -1)  # gray to RGB; the only conversion a module may need
-        with torch.no_grad(), self._autocast():
+        if self.channels_last:
+            images = images.contiguous(memory_format=torch.channels_last)
+        with torch.no_grad(), bf16_autocast(self.device, self.bf16):
             features, logits = self.module(images)
         return features.float(), logits.float()
 
@@ -131,7 +137,7 @@ def get_extractor(
     ``weights_path`` overrides where its weights come from; ``cache_dir`` is where
     built-in extractors keep trained weights (default ``$AUTOGAN_CACHE`` or
     ``~/.cache/autogan``).  ``bf16`` runs the network under bfloat16 autocast on
-    CUDA (a no-op elsewhere).
+    ``device`` (see :mod:`autogan.metrics.precision` for when rewards ask for it).
     """
     if name not in EXTRACTORS:
         raise ConfigError(f"unknown feature extractor {name!r}: choose one of {', '.join(extractor_names())}")

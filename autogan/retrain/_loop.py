@@ -13,7 +13,7 @@ import torch
 from search_spaces import Architecture
 
 from autogan.config import RetrainConfig
-from autogan.device import resolve_device, set_threads
+from autogan.device import adam, configure_backends, resolve_device, set_threads
 from autogan.images import png_bytes
 from autogan.log import logger
 from autogan.files import atomic_torch_save
@@ -106,6 +106,7 @@ class Retrainer:
         self.progress = progress
         set_threads(config.run.threads)
         self.device = resolve_device(config.run.device)
+        configure_backends(self.device, tf32=config.run.tf32)
         train = config.train
         self.g_args = generator_args(config, arch)
         self.d_args = discriminator_args(config, arch)
@@ -114,10 +115,10 @@ class Retrainer:
         if train.channels_last and self.device.type == "cuda":
             to_channels_last(self.generator, self.discriminator)
         betas = (float(train.beta1), float(train.beta2))
-        self.opt_g: Any = torch.optim.Adam(self.generator.parameters(), lr=train.lr_g, betas=betas)
+        self.opt_g: Any = adam(self.generator.parameters(), self.device, lr=train.lr_g, betas=betas)
         if train.ortho_reg > 0:
             self.opt_g = OrthogonallyRegularized(self.opt_g, self.generator, train.ortho_reg)
-        self.opt_d = torch.optim.Adam(self.discriminator.parameters(), lr=train.lr_d, betas=betas)
+        self.opt_d = adam(self.discriminator.parameters(), self.device, lr=train.lr_d, betas=betas)
         self.ema = EMA(self.generator, decay=train.ema_decay, start_step=train.ema_start)
         self.loss = get_loss(train.loss)
         self.options = StepOptions(bf16=train.bf16, channels_last=train.channels_last)

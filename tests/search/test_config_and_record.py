@@ -42,12 +42,26 @@ def test_overrides_beat_the_file_and_parse_as_toml():
         (["n_critic=1"], "should be section.key"),
         (["train.step=three_stage"], "not one of ['one_stage', 'two_stage']"),
         (["train.stats_every=0"], "train.stats_every=0: must be at least 1"),
+        (["search.reward_bf16=yes"], 'search.reward_bf16=\'yes\': not "auto", true or false; give "auto"'),
+        (["search.reward_bf16='true'"], "search.reward_bf16='true': not \"auto\", true or false; give \"auto\" to let "
+                                         "the device decide, or true or false without quotes"),
+        (["search.reward_bf16=1"], "reward_bf16: 1 is not a string, nor true or false"),
+        (["run.tf32=auto"], "tf32: 'auto' is not true or false"),
     ],
 )
 def test_bad_config_names_the_key_and_the_fix(overrides, message):
     with pytest.raises(ConfigError) as info:
         load_config("digits", overrides)
     assert message in str(info.value)
+
+
+@pytest.mark.parametrize("value, parsed", [("auto", "auto"), ("true", True), ("false", False)])
+def test_reward_bf16_takes_auto_or_a_boolean_and_round_trips(value, parsed, tmp_path):
+    config = load_config("digits", [f"search.reward_bf16={value}"])
+    assert config.search.reward_bf16 == parsed
+    path = tmp_path / "config.toml"
+    path.write_text(config.to_toml())
+    assert load_config(str(path)) == config
 
 
 def test_unknown_preset_lists_the_presets():

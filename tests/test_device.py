@@ -1,0 +1,103 @@
+"""What a device gets: backend switches and the Adam implementation, on the CPU and on a (mocked) CUDA device.
+
+No GPU is needed: the switches are plain process flags, fused Adam is also built on CPU
+tensors, and the workers' models are kept on the CPU while their device says CUDA.
+"""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from autogan.device import BackendSettings, adam, backend_settings, configure_backends
+
+CUDA = torch.device("cuda")
+CPU = torch.device("cpu")
+
+
+def backend_state() -> tuple:
+    return (
+        torch.backends.cudnn.benchmark,
+        torch.backends.cuda.matmul.fp32_precision,
+        torch.backends.cudnn.conv.fp32_precision,
+    )
+
+
+@pytest.fixture
+def restored_backends():
+    """Put the process flags back as they were, so no other test runs under TF32 or autotuning."""
+    before = backend_state()
+    yield
+    torch.backends.cudnn.benchmark = before[0]
+    torch.backends.cuda.matmul.fp32_precision = before[1]
+    torch.backends.cudnn.conv.fp32_precision = before[2]
+
+
+@pytest.mark.parametrize("tf32", [True, False])
+def test_the_cpu_keeps_every_torch_default(tf32, restored_backends):
+    before = backend_state()
+    assert backend_settings(CPU, tf32=tf32) == BackendSettings()
+    assert configure_backends(CPU, tf32=tf32) == BackendSettings()
+    assert backend_state() == before
+
+
+@pytest.mark.parametrize("tf32, precision", [(True, "tf32"), (False, "ieee")])
+def test_cuda_autotunes_and_follows_run_tf32(tf32, precision, restored_backends):
+    assert backend_settings(CUDA, tf32=tf32) == BackendSettings(cudnn_benchmark=True, fp32_precision=precision)
+    configure_backends(CUDA, tf32=tf32)
+    assert backend_state() == (True, precision, precision)
+
+
+def implementation(optimizer: torch.optim.Optimizer) -> tuple:
+    return optimizer.defaults["fused"], optimizer.defaults["foreach"]
+
+
+def test_adam_is_fused_on_cuda_and_torchs_default_elsewhere():
+    params = [torch.nn.Parameter(torch.zeros(3))]
+    assert implementation(adam(params, CUDA, lr=1e-3)) == (True, None)
+    assert implementation(adam(params, CPU, lr=1e-3)) == implementation(torch.optim.Adam(params, lr=1e-3)) == (None, None)
+    assert adam(params, CUDA, lr=1e-3, betas=(0.0, 0.9)).defaults["betas"] == (0.0, 0.9)
+
+
+@pytest.fixture
+def tiny_search_config():
+    from autogan.config import load_config
+
+    overrides = ["model.ch=8", "model.df=8", "model.latent_dim=16", "train.batch_size=8", "run.threads=1"]
+    return load_config("digits", overrides)
+
+
+@pytest.mark.parametrize("device", ["cpu", "cuda"])
+def test_the_supernet_trainer_builds_its_optimizers_for_its_device(device, tiny_search_config, monkeypatch, restored_backends):
+    import autogan.roles as roles
+
+    trainer = roles.SupernetTrainer(tiny_search_config.to_dict())
+    assert implementation(trainer.opt_g) == implementation(trainer.opt_d) == (None, None)
+    # The models stay on the CPU; only the device the trainer believes in changes.
+    build = roles.build_models
+    monkeypatch.setattr(roles, "build_models", lambda config, space, seed, _device: build(config, space, seed, CPU))
+    trainer.device = torch.device(device)
+    before = backend_state()
+    trainer._build()
+    fused = True if device == "cuda" else None
+    assert implementation(trainer.opt_g) == implementation(trainer.opt_d) == (fused, None)
+    assert backend_state() == ((True, "tf32", "tf32") if device == "cuda" else before)
+
+
+def test_the_retrainer_builds_fused_adam_and_sets_the_switches_on_cuda(tmp_path, monkeypatch, restored_backends):
+    from search_spaces import SearchSpace
+
+    import autogan.retrain._loop as loop
+    from autogan.config import load_retrain_config
+    from autogan.retrain._directory import RetrainDirectory
+
+    config = load_retrain_config(
+        None, ["model.ch=8", "model.df=8", "model.latent_dim=16", "run.tf32=false", "data.dataset=digits", "data.channels=1"]
+    )
+    monkeypatch.setattr(loop, "resolve_device", lambda name: CUDA)
+    # The models stay on the CPU: moving them is the one step a machine without CUDA cannot take.
+    monkeypatch.setattr(torch.nn.Module, "to", lambda self, *args, **kwargs: self)
+    arch = SearchSpace(num_cells=3).sample(0)
+    retrainer = loop.Retrainer(RetrainDirectory(tmp_path / "run"), config, arch)
+    assert implementation(retrainer.opt_g) == implementation(retrainer.opt_d) == (True, None)
+    assert backend_state() == (True, "ieee", "ieee")
