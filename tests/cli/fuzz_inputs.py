@@ -229,14 +229,23 @@ def _run_dir(scratch: str) -> RunRecord:
 
 
 def _show(record: RunRecord) -> None:
-    """What `autogan inspect --report` does with a run directory."""
+    """What `autogan inspect --report` does with a run directory, for every stage's ranking.
+
+    The charts (most of a page's cost, in matplotlib) read the summary, not the ranking:
+    they are drawn once per example and reused by the four pages.
+    """
+    from unittest import mock
+
     from autogan.report import format_table, load_run, rank, ranking_rows, render_html
+    from autogan.report import page
 
     summary = load_run(record.path)
-    for stage in (None, 1, 2, 3):
-        ranking, what = rank(summary, stage=stage)
-        format_table(ranking_rows(ranking))
-        render_html(summary, ranking, what)
+    charts = page.search_charts(summary)
+    with mock.patch.object(page, "search_charts", lambda _summary: charts):
+        for stage in (None, 1, 2, 3):
+            ranking, what = rank(summary, stage=stage)
+            format_table(ranking_rows(ranking))
+            render_html(summary, ranking, what)
 
 
 def _check_run_file(name: str, data: bytes, strict: Callable[[RunRecord], Any]) -> str:
