@@ -19,7 +19,7 @@ from autogan.errors import UserError
 from autogan.learning import stage_learning
 from autogan.plots import Chart, Series, chart_svg
 
-CSV_COLUMNS = ("run", "controller", "seed", "status", "evaluations", "best_reward", "top1", "top1_reward", "top1_basis",
+CSV_COLUMNS = ("run", "controller", "reward", "seed", "status", "evaluations", "best_reward", "top1", "top1_reward", "top1_basis",
                "retrained_fid", "retrained_is", "retrained_g_step", "retrained_g_steps")
 
 
@@ -27,6 +27,7 @@ CSV_COLUMNS = ("run", "controller", "seed", "status", "evaluations", "best_rewar
 class RunComparison:
     run: str
     controller: str
+    reward: str  # search.reward: what the run's rewards measure
     seed: int
     status: str
     evaluations: int
@@ -74,6 +75,7 @@ def compare_runs(paths: Sequence[Path | str]) -> list[RunComparison]:
         row = RunComparison(
             run=str(summary.path),
             controller=config.search.controller,
+            reward=config.search.reward,
             seed=config.run.seed,
             status=summary.status,
             evaluations=len(searched),
@@ -108,9 +110,9 @@ def to_csv(rows: Sequence[RunComparison]) -> str:
 
 
 def format_table(rows: Sequence[RunComparison]) -> str:
-    header = ["run", "controller", "seed", "evals", "best reward", "entropy change/stage", "top-1 reward", "retrained FID",
+    header = ["run", "controller", "reward", "seed", "evals", "best reward", "entropy change/stage", "top-1 reward", "retrained FID",
               "top-1"]
-    body = [[Path(r.run).name, r.controller, str(r.seed), str(r.evaluations), _number(r.best_reward),
+    body = [[Path(r.run).name, r.controller, r.reward, str(r.seed), str(r.evaluations), _number(r.best_reward),
              " ".join(_percent(v) for v in r.entropy_drop_per_stage) or "-", _top1_reward(r), _retrained(r), r.top1 or "-"]
             for r in rows]
     widths = [max(len(line[i]) for line in [header, *body]) for i in range(len(header))]
@@ -122,7 +124,7 @@ def best_so_far_chart(rows: Sequence[RunComparison]) -> Chart:
     return Chart(
         title="Best full-architecture reward found so far",
         xlabel="architectures evaluated",
-        ylabel="best reward (IS)",
+        ylabel=_reward_axis(rows),
         series=[Series(f"{Path(r.run).name} ({r.controller}, seed {r.seed})",
                        [(i + 1, v) for i, v in enumerate(r.best_so_far)]) for r in rows],
         step=True,
@@ -131,11 +133,11 @@ def best_so_far_chart(rows: Sequence[RunComparison]) -> Chart:
 
 def render_html(rows: Sequence[RunComparison]) -> str:
     head = "".join(f"<th>{html.escape(h)}</th>" for h in
-                   ("run", "controller", "seed", "status", "evaluations", "best reward", "entropy change per stage",
+                   ("run", "controller", "reward", "seed", "status", "evaluations", "best reward", "entropy change per stage",
                     "top-1 (reward)", "retrained FID / IS", "top-1 architecture"))
     body = "".join(
         "<tr>" + "".join(f"<td>{html.escape(str(cell))}</td>" for cell in (
-            Path(r.run).name, r.controller, r.seed, r.status, r.evaluations, _number(r.best_reward),
+            Path(r.run).name, r.controller, r.reward, r.seed, r.status, r.evaluations, _number(r.best_reward),
             " ".join(_percent(v) for v in r.entropy_drop_per_stage) or "-", _top1_reward(r),
             _retrained(r, with_is=True), r.top1 or "-")) + "</tr>"
         for r in rows
@@ -166,6 +168,13 @@ def _basis_phrase(rows: Sequence[RunComparison]) -> str:
     if bases == {"final"}:
         return "the mean of the final re-scoring on each run's final supernet"
     return "final (re-scored on the final supernet) where a run has finished, provisional (marked *) where not"
+
+
+def _reward_axis(rows: Sequence[RunComparison]) -> str:
+    rewards = {r.reward for r in rows}
+    if len(rewards) == 1:
+        return "best reward (" + {"is": "IS", "fid": "-FID"}[rewards.pop()] + ")"
+    return "best reward (IS or -FID: each run's own)"
 
 
 def _top1_reward(row: RunComparison) -> str:

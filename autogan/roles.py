@@ -18,7 +18,7 @@ import torch
 
 from search_spaces import Architecture, SearchSpace
 
-from autogan.config import Config
+from autogan.config import REWARD_NAMES, Config
 from autogan.device import adam, configure_backends, resolve_device, set_threads
 from autogan.errors import ConfigError
 from autogan.log import logger
@@ -260,7 +260,10 @@ def _resolve_shared(value: Any) -> Any:
 
 
 class RewardEvaluator:
-    """Scores architectures with the Inception Score of the shared generator's samples.
+    """Scores architectures with the Inception Score of the shared generator's samples, or their FID.
+
+    ``search.reward`` picks which one is the reward ("fid" rewards minus the FID against
+    the dataset's statistics in the extractor's features, computed once and cached on disk).
 
     Weights arrive once per iteration as ``{"version": v, "ref": handle}``: the
     handle is resolved only when the version changes, so each evaluator
@@ -283,7 +286,17 @@ class RewardEvaluator:
         self.extractor = get_extractor(
             search.extractor, device=self.device, weights_path=search.inception_weights or None, bf16=self.bf16
         )
+        self.reference = self._reference_statistics() if search.reward == "fid" else None
         self.version: Any = None
+
+    def _reference_statistics(self):
+        from autogan.metrics import reference_statistics
+
+        data = self.config.data
+        size = self.config.model.bottom_width * 2**self.space.num_cells
+        return reference_statistics(
+            data.dataset, size, self.extractor, root=data.root or None, download=data.download
+        )
 
     def _load(self, weights_box: dict[str, Any]) -> None:
         from autogan.nn import running_statistics
@@ -339,16 +352,22 @@ class RewardEvaluator:
         result: dict[str, Any] = {"key": item["key"], "arch": item["arch"]}
         try:
             with self._normalised_for(arch, int(item["seed"])):
-                metrics = evaluate_generator(generate, search.reward_samples, self.extractor, splits=search.reward_splits)
-            finite = math.isfinite(metrics.is_mean)
+                metrics = evaluate_generator(
+                    generate, search.reward_samples, self.extractor, reference=self.reference, splits=search.reward_splits
+                )
+            reward = float(metrics.is_mean) if search.reward == "is" else -float(metrics.fid)
             result.update(
-                reward=float(metrics.is_mean),
+                reward=reward,
+                is_mean=float(metrics.is_mean),
                 is_std=float(metrics.is_std),
-                error=None if finite else "non-finite Inception Score: the generator's samples are not usable",
+                fid=None if metrics.fid is None else float(metrics.fid),
+                error=None if math.isfinite(reward) else f"non-finite {REWARD_NAMES[search.reward]}: the generator's samples are not usable",
             )
         except (ArithmeticError, ValueError, RuntimeError) as exc:
             # A diverged generator (NaN images) is a failed evaluation, recorded, not a crash.
-            result.update(reward=float("nan"), is_std=float("nan"), error=f"{type(exc).__name__}: {exc}")
+            nan = float("nan")
+            result.update(reward=nan, is_mean=nan, is_std=nan, fid=nan if self.reference is not None else None,
+                          error=f"{type(exc).__name__}: {exc}")
         result["seconds"] = time.perf_counter() - started
         return result
 

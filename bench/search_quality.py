@@ -10,7 +10,8 @@ Two measurements, both on the default (digits) preset and CPU:
   Kendall's tau (scipy) between the supernet reward and the retrained FID says how
   well the reward ranks what retraining gives.
 - **Controllers.** Full default searches with ``rnn``, ``random`` and ``tpe`` at the
-  same evaluation budget (the preset's schedule), several search seeds each; each
+  same evaluation budget (the preset's schedule), several search seeds each, with each
+  ``search.reward`` (the Inception Score, and minus the supernet's FID); each
   search's top-1 (the final re-scored ranking) is retrained with the same recipe and
   several retrain seeds.  FID and IS mean +- std per controller, and best-so-far
   reward against evaluations.
@@ -50,10 +51,15 @@ CACHE = ROOT / "bench" / ".cache" / "search_quality"
 SUMMARY = RESULTS / "search_quality.json"
 
 CONTROLLERS = ("rnn", "random", "tpe")
+REWARDS = ("is", "fid")  # search.reward: the searches run with each
 NORM_MODES = ("running", "recalibrate", "batch")
 # Every search and retrain runs on one core; the in-process backend keeps a search in
 # one process (a deterministic one, with a fixed thread count).
-SEARCH_OVERRIDES = ["run.backend='inprocess'", "run.threads=1", "run.overlap=false"]
+# The protocol is the digits preset as it stood when the first searches were cached (ch 32, 250 D
+# steps an iteration, stages [4, 5, 6]); the preset has since been made cheaper, and every search
+# compared here must run the same protocol.
+SEARCH_PROTOCOL = ["model.ch=32", "model.df=32", "train.d_steps_per_iteration=250", "search.stage_iterations=[4,5,6]"]
+SEARCH_OVERRIDES = ["run.backend='inprocess'", "run.threads=1", "run.overlap=false", *SEARCH_PROTOCOL]
 RETRAIN_PRESET = "digits"
 # What the retrain's evaluations do does not change its training: only the final
 # checkpoint is scored, on more images, so FID's own noise is small against the spread.
@@ -102,21 +108,28 @@ def recipe_fingerprint() -> str:
 # --------------------------------------------------------------------------- pieces
 
 
-def search_piece(controller: str, seed: int) -> dict[str, Any]:
+def search_name(controller: str, seed: int, reward: str = "is") -> str:
+    """The cache name of a search; the Inception Score searches keep the names they were cached under."""
+    return f"{controller}-s{seed}" if reward == "is" else f"{controller}-{reward}-s{seed}"
+
+
+def search_piece(controller: str, seed: int, reward: str = "is") -> dict[str, Any]:
     """One full default search, summarised: final top-5, best-so-far curve, entropy per stage."""
-    path = PIECES / "searches" / f"{controller}-s{seed}.json"
+    name = search_name(controller, seed, reward)
+    path = PIECES / "searches" / f"{name}.json"
     cached = read_json(path)
     if cached is not None:
         return cached
     from autogan.compare import best_so_far
     from autogan.record import RunRecord
 
-    run_dir = CACHE / "runs" / f"{controller}-s{seed}"
+    run_dir = CACHE / "runs" / name
     started = time.time()
-    command = cli("search", "--out", str(run_dir), "--json", f"search.controller='{controller}'", f"run.seed={seed}", *SEARCH_OVERRIDES)
+    command = cli("search", "--out", str(run_dir), "--json", f"search.controller='{controller}'", f"run.seed={seed}",
+                  f"search.reward='{reward}'", *SEARCH_OVERRIDES)
     if (run_dir / "config.toml").exists():
         command = cli("search", "--resume", str(run_dir), "--json")
-    output = json.loads(run_logged(command, CACHE / "logs" / f"search-{controller}-s{seed}.log"))
+    output = json.loads(run_logged(command, CACHE / "logs" / f"search-{name}.log"))
     record = RunRecord.open(run_dir)
     evaluations = [r for r in record.evaluations() if r["kind"] != "rescore"]
     iterations = [r for r in record.iterations() if r.get("phase") == "policy"]
@@ -124,6 +137,7 @@ def search_piece(controller: str, seed: int) -> dict[str, Any]:
     piece = {
         "controller": controller,
         "seed": seed,
+        "reward": reward,
         "top": output["top"],
         "evaluations": len(evaluations),
         "rescored": len(record.evaluations()) - len(evaluations),
@@ -389,7 +403,7 @@ def plan(scheduler: Scheduler, args: argparse.Namespace) -> None:
             scheduler.add(priority, f"retrain {arch} seed {seed}", lambda a=arch, s=seed: retrain_piece(a, s))
 
     def after_search(piece: dict[str, Any]) -> None:
-        if (piece["controller"], piece["seed"]) == PROXY_SOURCE and "proxy" in args.parts:
+        if (piece["controller"], piece["seed"]) == PROXY_SOURCE and piece.get("reward", "is") == "is" and "proxy" in args.parts:
             scheduler.add(0, "proxy scores", lambda: proxy_scores_piece(piece, args.reward_seeds, args.proxy_archs), after_proxy)
         if "controllers" in args.parts and piece["top"]:
             # Before the proxy's retrains: each finished search then has its answer retrained.
@@ -412,14 +426,15 @@ def plan(scheduler: Scheduler, args: argparse.Namespace) -> None:
         source = {"controller": PROXY_SOURCE[0], "seed": PROXY_SOURCE[1]}
         scheduler.add(0, "random architectures on the final supernet", lambda: pinned_piece(source))
         return
-    searches = [PROXY_SOURCE] if "proxy" in args.parts else []
+    searches = [(*PROXY_SOURCE, "is")] if "proxy" in args.parts else []
     if "controllers" in args.parts:
         # Seed by seed, so that an interrupted run has every controller at the same seeds.
-        searches += [(c, s) for s in range(args.seeds) for c in args.controllers if (c, s) != PROXY_SOURCE]
-    for controller, seed in searches:
+        searches += [(c, s, r) for s in range(args.seeds) for r in args.rewards for c in args.controllers
+                     if (c, s, r) != (*PROXY_SOURCE, "is")]
+    for controller, seed, reward in searches:
         # Seed 0 of every controller first: a run stopped early can already compare all three.
-        scheduler.add(0 if seed == 0 else 3, f"search {controller} seed {seed}",
-                      lambda c=controller, s=seed: search_piece(c, s), after_search)
+        scheduler.add(0 if seed == 0 else 3, f"search {search_name(controller, seed, reward)}",
+                      lambda c=controller, s=seed, r=reward: search_piece(c, s, r), after_search)
 
 
 # --------------------------------------------------------------------------- report
@@ -508,29 +523,47 @@ def summarise(args: argparse.Namespace) -> dict[str, Any]:
     if common:
         summary["common_supernet"] = common
     controllers = {}
-    for controller in CONTROLLERS:
-        runs = [read_json(p) for p in sorted((PIECES / "searches").glob(f"{controller}-s*.json"))]
-        if not runs:
-            continue
-        tops = []
-        for run in runs:
-            arch = run["top"][0]["arch"]
-            got = retrained(arch)
-            tops.append({"seed": run["seed"], "arch": arch, "reward": run["top"][0]["mean_reward"],
-                         "fid": [r["fid"] for r in got], "is": [r["is"] for r in got]})
-        controllers[controller] = {
-            "searches": len(runs),
-            "evaluations": runs[0]["evaluations"] + runs[0]["rescored"],
-            "tops": tops,
-            "fid_all": [f for t in tops for f in t["fid"]],
-            "is_all": [v for t in tops for v in t["is"]],
-            "fid_per_search": [statistics.mean(t["fid"]) for t in tops if t["fid"]],
-            "best_so_far": [run["best_so_far"] for run in runs],
-            "stages": [run["stages"] for run in runs],
-            "minutes": [run["minutes"] for run in runs],
-        }
+    for reward in REWARDS:
+        for controller in CONTROLLERS:
+            pattern = search_name(controller, 0, reward).removesuffix("0") + "*.json"
+            runs = [read_json(p) for p in sorted((PIECES / "searches").glob(pattern))]
+            if runs:
+                controllers[controller if reward == "is" else f"{controller}/{reward}"] = {
+                    "controller": controller, "reward": reward, **_controller_summary(runs, retrained)}
+    for entry in controllers.values():
+        baseline = controllers.get("random" if entry["reward"] == "is" else f"random/{entry['reward']}")
+        if baseline is not None and entry["controller"] != "random":
+            entry["welch_vs_random_same_reward"] = _welch(entry["fid_all"], baseline["fid_all"], stats)
     summary["controllers"] = controllers
     return summary
+
+
+def _controller_summary(runs: list[dict[str, Any]], retrained: Callable[[str], list[dict[str, Any]]]) -> dict[str, Any]:
+    tops = []
+    for run in runs:
+        arch = run["top"][0]["arch"]
+        got = retrained(arch)
+        tops.append({"seed": run["seed"], "arch": arch, "reward": run["top"][0]["mean_reward"],
+                     "fid": [r["fid"] for r in got], "is": [r["is"] for r in got]})
+    return {
+        "searches": len(runs),
+        "evaluations": runs[0]["evaluations"] + runs[0]["rescored"],
+        "tops": tops,
+        "fid_all": [f for t in tops for f in t["fid"]],
+        "is_all": [v for t in tops for v in t["is"]],
+        "fid_per_search": [statistics.mean(t["fid"]) for t in tops if t["fid"]],
+        "best_so_far": [run["best_so_far"] for run in runs],
+        "stages": [run["stages"] for run in runs],
+        "minutes": [run["minutes"] for run in runs],
+    }
+
+
+def _welch(a: list[float], b: list[float], stats: Any) -> dict[str, Any] | None:
+    """Welch's t-test of two controllers' retrained FIDs (lower is better: a negative t favours ``a``)."""
+    if len(a) < 2 or len(b) < 2:
+        return None
+    test = stats.ttest_ind(a, b, equal_var=False)
+    return {"t": float(test.statistic), "p": float(test.pvalue), "n": [len(a), len(b)]}
 
 
 def _common_supernet_fidelity(piece: dict[str, Any], retrained: Callable[[str], list[dict[str, Any]]], stats: Any) -> dict[str, Any]:
@@ -608,13 +641,16 @@ def table(summary: dict[str, Any]) -> str:
         lines.append("")
     if summary["controllers"]:
         lines += ["### Controllers at equal budget (default search, top-1 retrained)", "",
-                  "| controller | searches | evaluations each | best full-architecture reward seen | top-1 re-scored reward "
-                  "| top-1 retrained FID | top-1 retrained IS | entropy drop per stage |",
-                  "|---|---|---|---|---|---|---|---|"]
-        for name, c in summary["controllers"].items():
+                  "| controller | reward | searches | evaluations each | best full-architecture reward seen | top-1 re-scored reward "
+                  "| top-1 retrained FID | vs random, same reward (Welch p) | top-1 retrained IS | entropy drop per stage |",
+                  "|---|---|---|---|---|---|---|---|---|---|"]
+        for c in summary["controllers"].values():
             seen = [curve[-1] for curve in c["best_so_far"] if curve and curve[-1] is not None]
-            lines.append(f"| {name} | {c['searches']} | {c['evaluations']} | {_mean_std(seen)} | "
+            welch = c.get("welch_vs_random_same_reward")
+            welch_p = "-" if welch is None else f"{welch['p']:.2f}"
+            lines.append(f"| {c['controller']} | {c['reward'].upper()} | {c['searches']} | {c['evaluations']} | {_mean_std(seen)} | "
                          f"{_mean_std([t['reward'] for t in c['tops']])} | {_mean_std(c['fid_all'])} | "
+                         f"{welch_p} | "
                          f"{_mean_std(c['is_all'])} | {_entropy_drops(c['stages'])} |")
     return "\n".join(lines)
 
@@ -634,6 +670,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--reward-seeds", type=int, default=5, help="reward seeds per architecture (proxy fidelity)")
     parser.add_argument("--proxy-archs", type=int, default=12)
     parser.add_argument("--controllers", nargs="+", default=list(CONTROLLERS), choices=CONTROLLERS)
+    parser.add_argument("--rewards", nargs="+", default=list(REWARDS), choices=REWARDS, help="search.reward of the searches")
     parser.add_argument("--parts", nargs="+", default=["proxy", "controllers"], choices=["proxy", "controllers", "pinned", "fidelity"],
                         help="pinned: random architectures on the rnn seed-0 final supernet under every reward_norm")
     parser.add_argument("--fidelity-supernets", nargs="+", type=_search_id, default=[PROXY_SOURCE, ("random", 0)],

@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 from autogan.commands import add_command
-from autogan.config import DEFAULT_PRESET, load_config, preset_names
+from autogan.config import DEFAULT_PRESET, REWARD_NAMES, load_config, preset_names
 from autogan.errors import UserError, describe_os_error
 
 
@@ -93,7 +93,8 @@ def run(args) -> int:
     final = bool(top) and top[0]["basis"] == "final"
     print(
         f"top {len(top)} architectures ("
-        + ("Inception Score reward re-scored on the final supernet, mean +- std over seeds" if final else "mean reward over their evaluations during the run")
+        + (f"{REWARD_NAMES[record.config().search.reward]} reward re-scored on the final supernet, mean +- std over seeds"
+           if final else "mean reward over their evaluations during the run")
         + "):"
     )
     for row in top:

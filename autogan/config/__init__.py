@@ -27,6 +27,8 @@ from autogan.config._retrain import (
     load_retrain_config,
 )
 from autogan.config._search import (
+    REWARD_NAMES,
+    REWARDS,
     Config,
     DataConfig,
     ModelConfig,
@@ -47,6 +49,8 @@ __all__ = [
     "DEFAULT_PRESET",
     "DEFAULT_RETRAIN_PRESET",
     "PRESET_DIR",
+    "REWARDS",
+    "REWARD_NAMES",
     "RETRAIN_PRESET_PREFIX",
     "SKIP_SEMANTICS",
     "Config",

@@ -9,6 +9,11 @@ from autogan.config._sections import Sections, apply_overrides, check_at_least_o
 from autogan.errors import ConfigError
 
 
+# The rewards a search can learn from, each "higher is better" (see SearchConfig.reward).
+REWARDS = ("is", "fid")
+REWARD_NAMES = {"is": "Inception Score", "fid": "negative FID"}
+
+
 @dataclass(frozen=True)
 class DataConfig:
     dataset: str = "digits"  # digits | cifar10 | stl10 | folder
@@ -62,7 +67,11 @@ class SearchConfig:
     controller_epochs: int = 1  # passes over each batch of rewards (PPO-clipped after the first step)
     entropy_weight: float = 1e-3
     baseline_decay: float = 0.9
-    reward_samples: int = 500  # images per Inception Score; the paper: 5,000
+    # What an architecture is rewarded with: "is", the Inception Score of its samples (the paper's);
+    # "fid", minus their FID against the dataset in the extractor's features, what retraining is
+    # judged by.  Every evaluation row keeps both where both were computed.
+    reward: str = "is"
+    reward_samples: int = 500  # images per reward; the paper: 5,000
     reward_splits: int = 10
     # bfloat16 autocast for the reward's generator and feature extractor: "auto" is on on CUDA for an
     # extractor whose IS deviation was measured small (autogan.metrics.precision), off elsewhere.
@@ -163,6 +172,7 @@ class Config(Sections):
             "run.backend": (self.run.backend, ("ray", "inprocess")),
             "run.device": (self.run.device, ("auto", "cpu", "cuda")),
             "search.controller_update": (self.search.controller_update, ("per_sample", "batch")),
+            "search.reward": (self.search.reward, REWARDS),
             "search.reward_norm": (self.search.reward_norm, ("recalibrate", "batch", "running")),
             "model.skip_semantics": (self.model.skip_semantics, ("clean", "reference")),
         }

@@ -11,6 +11,7 @@ import base64
 from pathlib import Path
 from typing import Any, Sequence
 
+from autogan.config import REWARD_NAMES
 from autogan.errors import UserError, describe_os_error
 from autogan.naming import architecture_slug
 from autogan.report.architecture import architecture_svg
@@ -63,7 +64,7 @@ def render_html(
         f"{len(summary.resets)} dynamic resets · controller {esc(summary.config.search.controller)} · "
         f"dataset {esc(summary.config.data.dataset)}</p>",
         *(f'<p class="meta warning"><b>Warning:</b> {esc(note)}</p>' for note in summary.notes),
-        f"<h2>Ranked architectures</h2><p class=\"meta\">Ranked: {esc(what)}, {esc(_basis_text(ranking))}.</p>",
+        f"<h2>Ranked architectures</h2><p class=\"meta\">Ranked: {esc(what)}, {esc(_basis_text(ranking, REWARD_NAMES[summary.config.search.reward]))}.</p>",
         _ranking_table(rows),
         _learning_table(summary),
         "<h2>Architectures</h2>",
@@ -109,11 +110,11 @@ def _image(path: Path, alt: str, css_class: str) -> str:
     return f'<img class="{css_class}" alt="{esc(alt)}" src="data:image/png;base64,{data}">'
 
 
-def _basis_text(ranking: Sequence[RankedArchitecture]) -> str:
+def _basis_text(ranking: Sequence[RankedArchitecture], reward_name: str) -> str:
     if ranking and ranking[0].basis == "final":
         return ("the final ranking: each candidate (the final beam and the run's best) re-scored on the final "
-                "supernet with several seeds, mean Inception Score ± std over those seeds")
-    return ("provisional: mean Inception Score over the rewards each architecture got during the run, "
+                f"supernet with several seeds, mean {reward_name} ± std over those seeds")
+    return (f"provisional: mean {reward_name} over the rewards each architecture got during the run, "
             "taken at different iterations; the final re-scoring replaces it when the search ends")
 
 
