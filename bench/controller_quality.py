@@ -145,18 +145,23 @@ def main(argv: list[str] | None = None) -> int:
             results[preset][name] = runs
         print(table(preset, results[preset]))
         print()
+    config = {
+        "seeds": args.seeds,
+        "tpe_seeds": min(args.seeds, args.tpe_seeds),
+        "noise": args.noise,
+        "torch": torch.__version__,
+        "optuna": optuna.__version__,
+    }
+    # A run of some presets keeps the others' results, when they were measured the same way.
+    previous = json.loads(args.out.read_text()) if args.out.exists() else None
+    kept = {}
+    if previous is not None and all(previous["config"].get(k) == v for k, v in config.items() if k in ("seeds", "tpe_seeds", "noise")):
+        kept = {p: r for p, r in previous["results"].items() if p not in results}
     payload = {
         "benchmark": "controller_quality",
         "reward": f"NoisyReward: 1.5 + 2.0 * match_fraction + N(0, {args.noise})",
-        "config": {
-            "seeds": args.seeds,
-            "tpe_seeds": min(args.seeds, args.tpe_seeds),
-            "noise": args.noise,
-            "schedules": {preset: schedule_of(preset) for preset in args.presets},
-            "torch": torch.__version__,
-            "optuna": optuna.__version__,
-        },
-        "results": results,
+        "config": {**config, "schedules": {preset: schedule_of(preset) for preset in [*kept, *results]}},
+        "results": {**kept, **results},
     }
     atomic_write_bytes(args.out, (json.dumps(payload, indent=1) + "\n").encode())
     print(f"wrote {args.out}", file=sys.stderr)
