@@ -81,11 +81,14 @@ def run_logged(command: list[str], log_path: Path) -> str:
     """Run a CLI command with one torch thread; its stdout is returned, stderr kept in ``log_path``."""
     env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
     log_path.parent.mkdir(parents=True, exist_ok=True)
-    with open(log_path, "w") as stderr:
-        done = subprocess.run(command, stdout=subprocess.PIPE, stderr=stderr, text=True, cwd=ROOT, env=env)
+    # stdout goes to a file, not a pipe: a job whose bench was stopped then finishes and keeps
+    # its answer, instead of dying on a broken pipe when it prints it.
+    out_path = log_path.with_suffix(".out")
+    with open(log_path, "w") as stderr, open(out_path, "w") as stdout:
+        done = subprocess.run(command, stdout=stdout, stderr=stderr, text=True, cwd=ROOT, env=env)
     if done.returncode != 0:
         raise RuntimeError(f"{' '.join(command[2:])} exited {done.returncode}; see {log_path}")
-    return done.stdout
+    return out_path.read_text()
 
 
 def read_json(path: Path) -> Any:
