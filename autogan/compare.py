@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
+from autogan.config import REWARD_SYMBOLS
 from autogan.errors import UserError
 from autogan.learning import stage_learning
 from autogan.plots import Chart, Series, chart_svg
@@ -173,7 +174,7 @@ def _basis_phrase(rows: Sequence[RunComparison]) -> str:
 def _reward_axis(rows: Sequence[RunComparison]) -> str:
     rewards = {r.reward for r in rows}
     if len(rewards) == 1:
-        return "best reward (" + {"is": "IS", "fid": "-FID"}[rewards.pop()] + ")"
+        return f"best reward ({REWARD_SYMBOLS[rewards.pop()]})"
     return "best reward (IS or -FID: each run's own)"
 
 

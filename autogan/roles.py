@@ -356,12 +356,13 @@ class RewardEvaluator:
                     generate, search.reward_samples, self.extractor, reference=self.reference, splits=search.reward_splits
                 )
             reward = float(metrics.is_mean) if search.reward == "is" else -float(metrics.fid)
+            unusable = f"non-finite {REWARD_NAMES[search.reward]}: the generator's samples are not usable"
             result.update(
                 reward=reward,
                 is_mean=float(metrics.is_mean),
                 is_std=float(metrics.is_std),
                 fid=None if metrics.fid is None else float(metrics.fid),
-                error=None if math.isfinite(reward) else f"non-finite {REWARD_NAMES[search.reward]}: the generator's samples are not usable",
+                error=None if math.isfinite(reward) else unusable,
             )
         except (ArithmeticError, ValueError, RuntimeError) as exc:
             # A diverged generator (NaN images) is a failed evaluation, recorded, not a crash.

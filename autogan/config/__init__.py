@@ -28,6 +28,7 @@ from autogan.config._retrain import (
 )
 from autogan.config._search import (
     REWARD_NAMES,
+    REWARD_SYMBOLS,
     REWARDS,
     Config,
     DataConfig,
@@ -51,6 +52,7 @@ __all__ = [
     "PRESET_DIR",
     "REWARDS",
     "REWARD_NAMES",
+    "REWARD_SYMBOLS",
     "RETRAIN_PRESET_PREFIX",
     "SKIP_SEMANTICS",
     "Config",

@@ -12,6 +12,7 @@ from autogan.errors import ConfigError
 # The rewards a search can learn from, each "higher is better" (see SearchConfig.reward).
 REWARDS = ("is", "fid")
 REWARD_NAMES = {"is": "Inception Score", "fid": "negative FID"}
+REWARD_SYMBOLS = {"is": "IS", "fid": "-FID"}  # for an axis or a column
 
 
 @dataclass(frozen=True)

@@ -51,6 +51,7 @@ def render_html(
     """The whole report as one HTML string; with ``refresh_seconds``, a live run's page reloads itself."""
     rows = ranking_rows(ranking)
     live = refresh_seconds is not None and summary.live and summary.status != "done"
+    reward_name = REWARD_NAMES[summary.config.search.reward]
     parts = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
@@ -64,7 +65,7 @@ def render_html(
         f"{len(summary.resets)} dynamic resets · controller {esc(summary.config.search.controller)} · "
         f"dataset {esc(summary.config.data.dataset)}</p>",
         *(f'<p class="meta warning"><b>Warning:</b> {esc(note)}</p>' for note in summary.notes),
-        f"<h2>Ranked architectures</h2><p class=\"meta\">Ranked: {esc(what)}, {esc(_basis_text(ranking, REWARD_NAMES[summary.config.search.reward]))}.</p>",
+        f"<h2>Ranked architectures</h2><p class=\"meta\">Ranked: {esc(what)}, {esc(_basis_text(ranking, reward_name))}.</p>",
         _ranking_table(rows),
         _learning_table(summary),
         "<h2>Architectures</h2>",
