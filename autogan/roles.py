@@ -34,6 +34,11 @@ SEED_SAMPLES = 5
 SEED_CALIBRATION = 6
 
 
+def final_resolution(config: Config) -> int:
+    """The side of the full generator's images: what the dataset is loaded at and the FID is taken at."""
+    return config.model.bottom_width * 2**config.search.num_cells
+
+
 def build_models(config: Config, space: SearchSpace, seed: int, device: torch.device):
     """Supernet G and D with a seeded initialization (the models own their RNG)."""
     from autogan.nn import Discriminator, SupernetGenerator
@@ -75,7 +80,7 @@ class SupernetTrainer:
             data.dataset,
             root=data.root or None,
             download=data.download,
-            size=self.config.model.bottom_width * 2**self.space.num_cells,
+            size=final_resolution(self.config),
             channels=data.channels,
         ).to(self.device)
         # On the device, so that drawing a batch's indices and z launches kernels and never copies.
@@ -293,9 +298,8 @@ class RewardEvaluator:
         from autogan.metrics import reference_statistics
 
         data = self.config.data
-        size = self.config.model.bottom_width * 2**self.space.num_cells
         return reference_statistics(
-            data.dataset, size, self.extractor, root=data.root or None, download=data.download
+            data.dataset, final_resolution(self.config), self.extractor, root=data.root or None, download=data.download
         )
 
     def _load(self, weights_box: dict[str, Any]) -> None:
