@@ -539,6 +539,7 @@ def summarise(args: argparse.Namespace) -> dict[str, Any]:
         if baseline is not None and entry["controller"] != "random":
             entry["welch_vs_random_same_reward"] = _welch(entry["fid_per_search"], baseline["fid_per_search"], stats)
     summary["controllers"] = controllers
+    summary["retrain_variance"] = _retrain_variance(retrains, stats)
     paired = {}
     for controller in CONTROLLERS:
         strata = [(reward, controllers[ours]["tops"], controllers[random]["tops"]) for reward in REWARDS
@@ -548,6 +549,28 @@ def summarise(args: argparse.Namespace) -> dict[str, Any]:
             paired[controller] = _paired_by_search_seed(strata, stats)
     summary["paired_vs_random_by_search_seed"] = paired
     return summary
+
+
+def _retrain_variance(retrains: dict[tuple[str, int], dict[str, Any]], stats: Any) -> dict[str, Any] | None:
+    """How much of the retrained FID is the architecture's, and how much the retrain seed's.
+
+    A one-way random-effects split over every architecture retrained with at least two seeds:
+    the within-architecture variance is the seed's, the between-architecture component what a
+    reward could predict; the intraclass correlation is the latter's share.
+    """
+    by_arch: dict[str, list[float]] = {}
+    for (arch, _seed), piece in retrains.items():
+        by_arch.setdefault(arch, []).append(piece["fid"])
+    groups = [fids for fids in by_arch.values() if len(fids) >= 2]
+    if len(groups) < 3:
+        return None
+    within = statistics.mean(statistics.variance(g) for g in groups)
+    per_arch = statistics.mean(len(g) for g in groups)
+    between = max(0.0, statistics.variance([statistics.mean(g) for g in groups]) - within / per_arch)
+    anova = stats.f_oneway(*groups)
+    return {"architectures": len(groups), "retrains": sum(map(len, groups)), "seed_std": math.sqrt(within),
+            "architecture_std": math.sqrt(between), "intraclass_correlation": between / (between + within),
+            "anova_f": float(anova.statistic), "anova_p": float(anova.pvalue)}
 
 
 def _controller_key(controller: str, reward: str) -> str:
@@ -698,6 +721,12 @@ def table(summary: dict[str, Any]) -> str:
                          f"{_mean_std([t['reward'] for t in c['tops']])} | {_mean_std(c['fid_all'])} | "
                          f"{welch_p} | "
                          f"{_mean_std(c['is_all'])} | {_entropy_drops(c['stages'])} |")
+    variance = summary.get("retrain_variance")
+    if variance:
+        lines += ["", f"Retrained FID over all {variance['architectures']} architectures retrained ({variance['retrains']} retrains): "
+                  f"std {variance['architecture_std']:.2f} between architectures, {variance['seed_std']:.2f} between retrain seeds "
+                  f"(intraclass correlation {variance['intraclass_correlation']:.2f}; one-way ANOVA F = {variance['anova_f']:.2f}, "
+                  f"p = {variance['anova_p']:.3f})."]
     paired = {c: v for c, v in summary.get("paired_vs_random_by_search_seed", {}).items() if v}
     if paired:
         lines += ["", "### Paired by search seed (exploratory): top-1 retrained FID minus random search's", "",
