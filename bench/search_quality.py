@@ -540,6 +540,18 @@ def summarise(args: argparse.Namespace) -> dict[str, Any]:
             entry["welch_vs_random_same_reward"] = _welch(entry["fid_per_search"], baseline["fid_per_search"], stats)
     summary["controllers"] = controllers
     summary["retrain_variance"] = _retrain_variance(retrains, stats)
+    # Does the reward matter more than the controller?  Each other reward against the IS, over the
+    # controllers searched with both, the search as the unit.
+    rewards = {}
+    for reward in REWARDS[1:]:
+        both = [c for c in CONTROLLERS if _controller_key(c, reward) in controllers and c in controllers]
+        ours = [f for c in both for f in controllers[_controller_key(c, reward)]["fid_per_search"]]
+        theirs = [f for c in both for f in controllers[c]["fid_per_search"]]
+        test = _welch(ours, theirs, stats)
+        if test is not None:
+            rewards[reward] = {"controllers": both, "fid_per_search": ours, "is_reward_fid_per_search": theirs, "welch_vs_is": test,
+                               "mann_whitney_p": float(stats.mannwhitneyu(ours, theirs).pvalue)}
+    summary["reward_vs_is_reward"] = rewards
     paired = {}
     for controller in CONTROLLERS:
         strata = [(reward, controllers[ours]["tops"], controllers[random]["tops"]) for reward in REWARDS
@@ -727,6 +739,10 @@ def table(summary: dict[str, Any]) -> str:
                   f"std {variance['architecture_std']:.2f} between architectures, {variance['seed_std']:.2f} between retrain seeds "
                   f"(intraclass correlation {variance['intraclass_correlation']:.2f}; one-way ANOVA F = {variance['anova_f']:.2f}, "
                   f"p = {variance['anova_p']:.3f})."]
+    for reward, v in summary.get("reward_vs_is_reward", {}).items():
+        lines += ["", f"Searched with the {reward.upper()} reward instead of the IS ({', '.join(v['controllers'])}, the search as the unit): "
+                  f"top-1 retrained FID {_mean_std(v['fid_per_search'])} against {_mean_std(v['is_reward_fid_per_search'])} "
+                  f"(Welch p = {v['welch_vs_is']['p']:.3f}, Mann-Whitney p = {v['mann_whitney_p']:.3f})."]
     paired = {c: v for c, v in summary.get("paired_vs_random_by_search_seed", {}).items() if v}
     if paired:
         lines += ["", "### Paired by search seed (exploratory): top-1 retrained FID minus random search's", "",
