@@ -540,7 +540,7 @@ def summarise(args: argparse.Namespace) -> dict[str, Any]:
             entry["welch_vs_random_same_reward"] = _welch(entry["fid_per_search"], baseline["fid_per_search"], stats)
     summary["controllers"] = controllers
     summary["retrain_variance"] = _retrain_variance(retrains, stats)
-    # Does the reward matter more than the controller?  Each other reward against the IS, over the
+    # Does changing the reward move the retrained FID?  Each other reward against the IS, over the
     # controllers searched with both, the search as the unit.
     rewards = {}
     for reward in REWARDS[1:]:
@@ -553,11 +553,13 @@ def summarise(args: argparse.Namespace) -> dict[str, Any]:
                                "mann_whitney_p": float(stats.mannwhitneyu(ours, theirs).pvalue)}
     summary["reward_vs_is_reward"] = rewards
     paired = {}
-    for controller in CONTROLLERS:
-        strata = [(reward, controllers[ours]["tops"], controllers[random]["tops"]) for reward in REWARDS
-                  for ours, random in [(_controller_key(controller, reward), _controller_key("random", reward))]
-                  if ours in controllers and random in controllers]
-        if controller != "random" and strata:
+    for controller in [c for c in CONTROLLERS if c != "random"]:
+        strata = []
+        for reward in REWARDS:
+            ours, random = controllers.get(_controller_key(controller, reward)), controllers.get(_controller_key("random", reward))
+            if ours and random:
+                strata.append((reward, ours["tops"], random["tops"]))
+        if strata:
             paired[controller] = _paired_by_search_seed(strata, stats)
     summary["paired_vs_random_by_search_seed"] = paired
     return summary
@@ -761,6 +763,7 @@ def write_best_so_far_charts(summary: dict[str, Any]) -> list[Path]:
     Each search is on its own supernet, so the curves say how fast a controller finds what its
     own reward likes, not which generator is better (the retrained FIDs say that).
     """
+    from autogan.config import REWARD_SYMBOLS
     from autogan.files import atomic_write_bytes
     from autogan.plots import PALETTE, Chart, Series, chart_svg
 
@@ -769,12 +772,13 @@ def write_best_so_far_charts(summary: dict[str, Any]) -> list[Path]:
         series = []
         for index, controller in enumerate(CONTROLLERS):
             entry = summary["controllers"].get(_controller_key(controller, reward))
-            for number, (top, curve) in enumerate(zip(entry["tops"], entry["best_so_far"]) if entry else ()):
+            curves = entry["best_so_far"] if entry else []
+            for number, curve in enumerate(curves):
                 series.append(Series(controller if number == 0 else "", [(i + 1, v) for i, v in enumerate(curve)],
                                      color=PALETTE[index], dashed=controller == "random"))
         if not series:
             continue
-        symbol = "IS" if reward == "is" else "-FID"
+        symbol = REWARD_SYMBOLS[reward]
         chart = Chart(title=f"Best full-architecture reward ({symbol}) found so far, one line per search",
                       xlabel="architectures evaluated", ylabel=f"supernet {symbol}", series=series, step=True)
         path = RESULTS / f"search_quality_best_so_far_{reward}.svg"
