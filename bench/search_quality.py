@@ -543,7 +543,7 @@ def summarise(args: argparse.Namespace) -> dict[str, Any]:
     # Does changing the reward move the retrained FID?  Each other reward against the IS, over the
     # controllers searched with both, the search as the unit.
     rewards = {}
-    for reward in REWARDS[1:]:
+    for reward in [r for r in REWARDS if r != "is"]:
         both = [c for c in CONTROLLERS if _controller_key(c, reward) in controllers and c in controllers]
         ours = [f for c in both for f in controllers[_controller_key(c, reward)]["fid_per_search"]]
         theirs = [f for c in both for f in controllers[c]["fid_per_search"]]
