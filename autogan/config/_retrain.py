@@ -29,10 +29,12 @@ class RetrainModelConfig:
 @dataclass(frozen=True)
 class RetrainTrainConfig:
     loss: str = "hinge"
-    step: str = "two_stage"  # two_stage (the paper) | one_stage (OSGAN, G trained on the D batch's fakes)
+    step: str = "two_stage"  # two_stage (the paper) | one_stage (OSGAN: G trains on the merged D batch's fakes)
     n_critic: int = 5
     d_batch_size: int = 64
-    g_batch_size: int = 128  # two-stage G steps draw their own, larger batch, as the paper does
+    # G's batch: two-stage G steps draw their own, as the paper does; a one-stage merged step draws
+    # this many fakes, which D also sees against its d_batch_size reals.
+    g_batch_size: int = 128
     lr_g: float = 2e-4
     lr_d: float = 2e-4
     beta1: float = 0.0

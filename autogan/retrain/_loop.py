@@ -230,14 +230,17 @@ class Retrainer:
         stats = None
         for k in range(train.n_critic):
             real = source.sample_batch(train.d_batch_size, self.stream, size=self.resolution)  # (B, C, H, W)
-            z = self._z(train.d_batch_size)  # (B, latent)
             update_g = k == train.n_critic - 1
             if train.step == "one_stage":
+                # G trains on the merged step's fakes, so that step draws the G batch: D then sees
+                # d_batch_size reals against g_batch_size fakes (its loss is a mean over each).
+                z = self._z(train.g_batch_size if update_g else train.d_batch_size)  # (B_G or B, latent)
                 stats = one_stage_step(
                     self.generator, self.discriminator, self.opt_g, self.opt_d, real, z, None, self.loss,
                     update_g=update_g, options=self.options,
                 )
             else:
+                z = self._z(train.d_batch_size)  # (B, latent)
                 g_z = self._z(train.g_batch_size) if update_g else None  # (2B, latent): the paper's G batch
                 stats = two_stage_step(
                     self.generator, self.discriminator, self.opt_g, self.opt_d, real, z, None, self.loss,

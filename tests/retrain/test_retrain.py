@@ -228,3 +228,23 @@ def test_a_published_vector_on_cifar10_is_retrained_with_the_papers_skip_semanti
     ranked = argparse.Namespace(autogan_vector=None)
     searched, _ = _skip_semantics_for(ranked, load_retrain_config("cifar10"), {"model": {"skip_semantics": "clean"}}, [], "")
     assert searched.model.skip_semantics == "clean"
+
+
+@pytest.mark.parametrize("step, expected", [("one_stage", [16, 16, 40]), ("two_stage", [16, 16, 16, 40])])
+def test_a_g_step_trains_g_on_g_batch_size_fakes(tmp_path, step, expected):
+    """``train.g_batch_size`` is honoured by both steps: the one-stage merged step draws the G batch."""
+    from search_spaces import SearchSpace
+
+    from autogan.retrain._directory import RetrainDirectory
+    from autogan.retrain._loop import Retrainer
+
+    overrides = [o for o in TINY if not o.startswith(("train.g_batch_size", "train.n_critic"))]
+    config = load_retrain_config(
+        "retrain_digits", [*overrides, f"train.step='{step}'", "train.n_critic=3", "train.g_batch_size=40"]
+    )
+    retrainer = Retrainer(RetrainDirectory(tmp_path / "run"), config, SearchSpace(num_cells=3).sample(0))
+    batches: list[int] = []
+    retrainer.generator.register_forward_pre_hook(lambda module, args: batches.append(args[0].shape[0]))
+    retrainer.train_g_step()
+    # n_critic = 3: two D-only batches of d_batch_size, then the G batch (two-stage: its D batch first).
+    assert batches == expected
