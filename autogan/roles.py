@@ -34,9 +34,14 @@ SEED_SAMPLES = 5
 SEED_CALIBRATION = 6
 
 
+def stage_resolution(config: Config, stage: int) -> int:
+    """The side of a stage-``stage`` generator's images: what that stage trains and is scored at."""
+    return config.model.bottom_width * 2**stage
+
+
 def final_resolution(config: Config) -> int:
-    """The side of the full generator's images: what the dataset is loaded at and the FID is taken at."""
-    return config.model.bottom_width * 2**config.search.num_cells
+    """The side of the full generator's images: what the dataset is loaded at."""
+    return stage_resolution(config, config.search.num_cells)
 
 
 def build_models(config: Config, space: SearchSpace, seed: int, device: torch.device):
@@ -144,7 +149,7 @@ class SupernetTrainer:
         options = StepOptions(bf16=train.bf16, channels_last=train.channels_last)
         step = one_stage_step if train.step == "one_stage" else two_stage_step
         loss = get_loss(train.loss)
-        size = self.config.model.bottom_width * 2**stage
+        size = stage_resolution(self.config, stage)
         self.generator.train()
         self.discriminator.train()
         started = time.perf_counter()
@@ -291,16 +296,27 @@ class RewardEvaluator:
         self.extractor = get_extractor(
             search.extractor, device=self.device, weights_path=search.inception_weights or None, bf16=self.bf16
         )
-        self.reference = self._reference_statistics() if search.reward == "fid" else None
+        self.references = self._reference_statistics() if search.reward == "fid" else {}
         self.version: Any = None
 
-    def _reference_statistics(self):
+    def _reference_statistics(self) -> dict[int, Any]:
+        """The dataset's feature statistics at each stage's resolution, as that stage's trainer sees it.
+
+        A stage-``s`` generator makes ``bottom_width * 2**s`` px images and is trained against
+        the dataset loaded at the final resolution and resized to that size, so its FID is
+        taken against exactly those images: against the final resolution's statistics a
+        perfect early-stage generator would score worse than a sharpened one.
+        """
         from autogan.metrics import reference_statistics
 
         data = self.config.data
-        return reference_statistics(
-            data.dataset, final_resolution(self.config), self.extractor, root=data.root or None, download=data.download
-        )
+        loaded_at = final_resolution(self.config)
+        return {
+            resolution: reference_statistics(
+                data.dataset, resolution, self.extractor, root=data.root or None, download=data.download, loaded_at=loaded_at
+            )
+            for resolution in (stage_resolution(self.config, s) for s in range(1, self.config.search.num_cells + 1))
+        }
 
     def _load(self, weights_box: dict[str, Any]) -> None:
         from autogan.nn import running_statistics
@@ -356,8 +372,9 @@ class RewardEvaluator:
         result: dict[str, Any] = {"key": item["key"], "arch": item["arch"]}
         try:
             with self._normalised_for(arch, int(item["seed"])):
+                reference = self.references.get(stage_resolution(self.config, len(arch.cells)))
                 metrics = evaluate_generator(
-                    generate, search.reward_samples, self.extractor, reference=self.reference, splits=search.reward_splits
+                    generate, search.reward_samples, self.extractor, reference=reference, splits=search.reward_splits
                 )
             reward = float(metrics.is_mean) if search.reward == "is" else -float(metrics.fid)
             unusable = f"non-finite {REWARD_NAMES[search.reward]}: the generator's samples are not usable"
@@ -371,7 +388,7 @@ class RewardEvaluator:
         except (ArithmeticError, ValueError, RuntimeError) as exc:
             # A diverged generator (NaN images) is a failed evaluation, recorded, not a crash.
             nan = float("nan")
-            result.update(reward=nan, is_mean=nan, is_std=nan, fid=nan if self.reference is not None else None,
+            result.update(reward=nan, is_mean=nan, is_std=nan, fid=nan if self.references else None,
                           error=f"{type(exc).__name__}: {exc}")
         result["seconds"] = time.perf_counter() - started
         return result

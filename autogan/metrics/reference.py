@@ -19,12 +19,25 @@ from autogan.metrics.scores import FeatureStats, compute_statistics
 REFERENCE_FORMAT = 1
 
 
-def reference_key(dataset_name: str, resolution: int, extractor: FeatureExtractor, root: str | os.PathLike | None = None) -> str:
-    """The cache key: dataset (an image folder by its resolved path), resolution, and the extractor's exact weights."""
+def reference_key(
+    dataset_name: str,
+    resolution: int,
+    extractor: FeatureExtractor,
+    root: str | os.PathLike | None = None,
+    *,
+    loaded_at: int | None = None,
+) -> str:
+    """The cache key: dataset (an image folder by its resolved path), resolution, and the extractor's exact weights.
+
+    ``loaded_at``: the resolution the images were loaded at before being resized to
+    ``resolution`` (a search's early stages); resizing twice gives other pixels than loading
+    once, so the key names both.
+    """
     name = dataset_name
     if dataset_name == "folder" and root is not None:
         name = f"folder-{hashlib.sha256(str(Path(root).resolve()).encode()).hexdigest()[:12]}"
-    return f"{name}-{resolution}px-{extractor.identity}"
+    pipeline = f"{resolution}px" if loaded_at in (None, resolution) else f"{loaded_at}px-to-{resolution}px"
+    return f"{name}-{pipeline}-{extractor.identity}"
 
 
 def _stats_checksum(key: str, mu: np.ndarray, sigma: np.ndarray, n: int) -> str:
@@ -54,15 +67,19 @@ def reference_statistics(
     root: str | os.PathLike | None = None,
     download: bool = False,
     batch_size: int = DEFAULT_BATCH_SIZE,
+    loaded_at: int | None = None,
 ) -> FeatureStats:
     """Feature mean and covariance of every image of ``dataset_name`` at ``resolution`` px.
 
     Read from ``<cache>/reference/<key>.npz`` when present and intact; otherwise
-    computed from ``source`` (default: ``get_dataset(dataset_name, root=, size=resolution)``)
-    and written atomically.  A cache file that is unreadable, written for another
+    computed from ``source`` (default: ``get_dataset(dataset_name, root=, size=loaded_at or
+    resolution)``, each batch resized to ``resolution`` as a search's trainer resizes its
+    batches) and written atomically.  A cache file that is unreadable, written for another
     key, or fails its checksum is reported and rebuilt.
     """
-    key = reference_key(dataset_name, resolution, extractor, root)
+    if source is not None:
+        loaded_at = source.resolution
+    key = reference_key(dataset_name, resolution, extractor, root, loaded_at=loaded_at)
     path = resolve_cache_dir(cache_dir) / "reference" / f"{key}.npz"
     if path.is_file():
         try:
@@ -70,7 +87,7 @@ def reference_statistics(
         except Exception as exc:  # any unreadable or mismatched file is rebuilt, whatever broke it
             logger.warning("reference statistics %s are stale or corrupt (%s); recomputing", path, exc)
     if source is None:
-        source = get_dataset(dataset_name, root=root, download=download, size=resolution)
+        source = get_dataset(dataset_name, root=root, download=download, size=loaded_at or resolution)
     logger.info("computing reference statistics %s from %d images", key, source.num_images)
     features, _ = extract_features(source.iter_batches(batch_size, size=resolution), extractor)
     stats = compute_statistics(features)

@@ -63,3 +63,50 @@ def test_a_search_with_the_fid_reward_records_it_and_ranks_by_it(tiny_config, tm
 def test_an_unknown_reward_is_refused_with_the_choices():
     with pytest.raises(ConfigError, match=r"search.reward='lpips': not one of \['is', 'fid'\]"):
         load_config("digits", ["search.reward='lpips'"])
+
+
+def _unsharp(images):
+    """An unsharp mask: high-frequency artefacts that a real image of that size does not have."""
+    import torch.nn.functional as F
+
+    blurred = F.avg_pool2d(F.pad(images, (1, 1, 1, 1), mode="replicate"), 3, stride=1)
+    return (images + 1.5 * (images - blurred)).clamp(-1, 1)
+
+
+def test_an_early_stage_is_scored_against_the_data_at_its_own_resolution(tiny_overrides_for):
+    """A perfect stage-1 generator (the trainer's own 8 px digits) must out-score a sharpened one.
+
+    Against statistics of the final resolution (32 px) it did not: real 8 px digits scored
+    FID 30 there and their unsharp-masked copies 1.6, so stage 1 rewarded artefacts.
+    """
+    from autogan.data import get_dataset
+    from autogan.roles import RewardEvaluator, final_resolution
+
+    config = load_config("digits", tiny_overrides_for("search.reward='fid'", "search.reward_samples=600",
+                                                      "search.reward_norm='running'", cells=3))
+    evaluator = RewardEvaluator(config.to_dict())
+    size = config.model.bottom_width * 2  # stage 1
+    # Batches as the trainer draws them: the dataset at the final resolution, resized to the stage's.
+    source = get_dataset("digits", size=final_resolution(config))
+    real = next(source.iter_batches(config.search.reward_samples, size=size))  # (600, 1, 8, 8)
+    box = {"version": 0, "ref": evaluator.generator.state_dict()}
+    item = {"key": [1, 0, "policy", 0], "arch": "post,none,nearest,sc", "seed": 3}
+    fids = {}
+    for name, images in (("real", real), ("sharpened", _unsharp(real))):
+        evaluator._generate = lambda z, arch, images=images: images[: len(z)]
+        fids[name] = evaluator.score(item, box)["fid"]
+    assert fids["real"] < fids["sharpened"], fids
+    # The same images as the reference's first 600 of 1,797: only the sample's own noise is left.
+    assert fids["real"] < 3.0, fids
+
+
+def test_statistics_of_resized_data_have_their_own_cache_key():
+    from types import SimpleNamespace
+
+    from autogan.metrics import reference_key
+
+    extractor = SimpleNamespace(identity="digits-classifier-abc")  # the key reads only its identity
+    direct = reference_key("digits", 8, extractor)
+    resized = reference_key("digits", 8, extractor, loaded_at=32)
+    assert direct != resized and "32px-to-8px" in resized
+    assert reference_key("digits", 8, extractor, loaded_at=8) == direct
