@@ -19,7 +19,7 @@ Multi-level search, as the search loop drives it::
 
 Checkpoint ``controller.state_dict()`` and ``beam.state_dict()`` together; both load with
 ``torch.load(weights_only=True)``.  ``controller.set_stage`` resets the RNN's baseline only
-when the stage changes.
+when the stage changes; ``controller.on_supernet_reset()`` after a dynamic reset does too.
 """
 
 from controllers._base import Controller, Proposal, UpdateStats

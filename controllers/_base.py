@@ -105,6 +105,9 @@ class Controller(abc.ABC):
             )
         self.stage = stage
 
+    def on_supernet_reset(self) -> None:
+        """The supernet was reset: rewards from now on come from a fresh one, not comparable with earlier ones."""
+
     @abc.abstractmethod
     def sample(self, n: int, prefix: Architecture | PrefixSource | None = None) -> list[Proposal]:
         """Propose ``n`` architectures of ``self.stage`` cells.

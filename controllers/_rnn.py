@@ -195,6 +195,11 @@ class RNNController(Controller):
         if stage != previous:
             self.baseline = None
 
+    def on_supernet_reset(self) -> None:
+        """Restart the baseline, as a new stage does: a fresh supernet's rewards start far below the
+        old average, and against it the first samples after a reset would take the blame for it."""
+        self.baseline = None
+
     def _choose(self, k: int) -> int:
         return int(torch.randint(k, (1,), generator=self._generator))
 

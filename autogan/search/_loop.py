@@ -154,17 +154,27 @@ class Search:
         # AutoGAN scores the collapsed supernet once more, then starts G and D afresh; the
         # actor runs calls in order, so the weights taken above predate the reset.
         reset = bool(train_stats["collapsed"])
-        if reset:
-            resets = self._trainer.call("reset").result()
-            logger.warning("stage %d iteration %d: supernet collapsed; reset #%d", stage, iteration, resets)
+        deferred = reset and not self.schedule.has_next_iteration(stage, iteration)
+        if deferred:
+            # The stage's beam (after the last stage, the final ranking too) is scored next, and
+            # must be scored on this trained supernet: the reset waits for the next training.
+            self.progress_state["reset_pending"] = True
+            logger.warning("stage %d iteration %d: supernet collapsed; it is reset after the stage's beam is scored",
+                           stage, iteration)
+        elif reset:
+            self._reset_supernet(f"stage {stage} iteration {iteration}")
         proposals = self.controller.sample(self.config.search.archs_per_iteration, prefix=self._prefix(stage))
         trainer_state = self._start_next_training(stage, iteration)
         results = self.scorer.score(stage, iteration, "policy", [p.arch for p in proposals], box)
         rewards = [r["reward"] for r in results]
         stats = self.controller.update(proposals, rewards)
+        if reset:
+            # These rewards came from the supernet before the reset; later ones come from a fresh one.
+            self.controller.on_supernet_reset()
         if results:
             self.reporter.save_grid(stage, iteration, best_scored(results), box, self.progress_state["global_iteration"])
         row = iteration_row(self.progress_state, train_stats, reset, rewards, stats, started)
+        row["reset_deferred"] = deferred
         self.record.append_iteration(row)
         self.reporter.log_scalars(row)
         if self.hooks.on_iteration:
@@ -230,8 +240,15 @@ class Search:
 
     # --- pieces of an iteration -------------------------------------------------------
 
+    def _reset_supernet(self, where: str) -> None:
+        resets = self._trainer.call("reset").result()
+        logger.warning("%s: supernet collapsed; reset #%d", where, resets)
+
     def _train(self, stage: int) -> dict[str, Any]:
         """This iteration's supernet training: started during the previous iteration, or now."""
+        if self.progress_state.pop("reset_pending", False):
+            self._reset_supernet(f"stage {stage}, before its first training")
+            self.controller.on_supernet_reset()
         if self._inflight is not None:
             train_stats = self._inflight.result()
         else:
