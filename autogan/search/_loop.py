@@ -219,8 +219,9 @@ class Search:
             list(self.beam.prefixes), self.record.evaluations(), self.space.num_cells, 2 * search.top_k
         )
         archs = [arch for arch in candidates for _ in range(search.rescore_seeds)]
+        replicates = [seed for _ in candidates for seed in range(search.rescore_seeds)]
         box = self._weights_box(self.progress_state["global_iteration"] + 2 * 10**6)
-        self.scorer.score(stage, iteration, "rescore", archs, box)
+        self.scorer.score(stage, iteration, "rescore", archs, box, replicates=replicates)
         ranking = self.ranking()
         for entry in ranking[: search.top_k]:
             self.reporter.save_final_grid(entry.arch, box)

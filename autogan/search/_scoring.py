@@ -32,9 +32,25 @@ class Scorer:
         self.on_submitted = on_submitted
         self.reusable: dict[tuple, dict[str, Any]] = {}
 
-    def score(self, stage: int, iteration: int, kind: str, archs: list[Architecture], weights_box: dict) -> list[dict]:
-        """Rewards for ``archs``, reusing any uncommitted record of the same key and architecture."""
+    def score(
+        self,
+        stage: int,
+        iteration: int,
+        kind: str,
+        archs: list[Architecture],
+        weights_box: dict,
+        *,
+        replicates: list[int] | None = None,
+    ) -> list[dict]:
+        """Rewards for ``archs``, reusing any uncommitted record of the same key and architecture.
+
+        The architectures of one call are one comparison, so they are scored with common random
+        numbers: the same latents and calibration latents, which takes the sampling noise out of
+        their differences.  ``replicates[i]`` (0 by default) gives architecture ``i`` another
+        draw, for a repeated measurement such as the final re-scoring's seeds.
+        """
         kind_code = PHASE_ORDER[kind]
+        replicates = replicates or [0] * len(archs)
         items, slots, results = [], [], [None] * len(archs)
         for index, arch in enumerate(archs):
             key = (stage, iteration, kind, index)
@@ -49,7 +65,7 @@ class Scorer:
                 {
                     "key": [stage, iteration, kind, index],
                     "arch": str(arch),
-                    "seed": derived_seed(self.seed, SEED_REWARD, stage, iteration, kind_code, index),
+                    "seed": derived_seed(self.seed, SEED_REWARD, stage, iteration, kind_code, replicates[index]),
                 }
             )
             slots.append(index)
