@@ -138,7 +138,7 @@ class _FolderImages(Dataset):
 
 def _open_folder(root: Path, size: int | None, channels: int, num_workers: int | None) -> ImageSource:
     if not root.is_dir():
-        raise MissingFileError(f"image folder {root} does not exist: pass --root with a directory of images")
+        raise MissingFileError(f"image folder {root} does not exist: {ROOT_HINT}, DIR holding the images")
     files = sorted(p for p in root.rglob("*") if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file())
     if not files:
         raise MissingFileError(
@@ -153,12 +153,18 @@ def _open_folder(root: Path, size: int | None, channels: int, num_workers: int |
     return LoaderImageSource(f"folder:{root}", _FolderImages(files, size, channels), channels, size, num_workers)
 
 
+# The data layer serves every command, so its hints name each command's own switch: a search or a
+# retrain takes config keys, `autogan metrics` takes flags.
+DOWNLOAD_HINT = "add data.download=true (autogan metrics: --download)"
+ROOT_HINT = "set data.root=DIR (autogan metrics: --root DIR)"
+
+
 def _check_files(dataset: str, base: Path, files: tuple[str, ...], how_to_get: str) -> None:
     missing = [f for f in files if not (base / f).is_file()]
     if missing:
         raise MissingFileError(
             f"{dataset} not found: {base} lacks {', '.join(missing)}. "
-            f"Pass --download to fetch it into {base.parent}, or {how_to_get}"
+            f"To fetch it into {base.parent}, {DOWNLOAD_HINT}; or {how_to_get}"
         )
 
 
@@ -170,7 +176,7 @@ def _open_torchvision(dataset: str, build, base: Path, download: bool):
             raise
         raise UserError(
             f"{dataset} files under {base} do not match the published checksums (incomplete or altered files): "
-            f"delete {base} and run again with --download, or pass verify_checksums=False for a re-packed copy"
+            f"delete {base} and fetch it again ({DOWNLOAD_HINT}), or copy intact extracted files there"
         ) from exc
     except OSError as exc:
         if not download:

@@ -247,3 +247,25 @@ def test_writing_under_a_file_names_the_file(tmp_path):
         atomic_write_bytes(blocker / "r.html", b"report")
     assert caught.value.filename == str(blocker) and blocker.read_text() == "x"
     assert "a part of the path is a file" in describe_os_error(caught.value)
+
+
+def _named_switches(line: str) -> tuple[list[str], list[str]]:
+    """The config keys (``section.key=``) and the flags (``--flag``) that a hint tells the user to use."""
+    return re.findall(r"\b([a-z_]+\.[a-z_]+)=", line), re.findall(r"(?<![\w-])(--[a-z][a-z-]+)", line)
+
+
+def test_a_missing_dataset_names_switches_that_each_command_has(capsys, tmp_path):
+    """The CIFAR-10 hint once said "Pass --download", a flag `autogan search` does not have."""
+    from autogan.config import load_config
+
+    line = one_error_line(capsys, "search", "--config", "cifar10", f"data.root={tmp_path}", "--out", tmp_path / "run")
+    keys, flags = _named_switches(line)
+    assert "data.download" in keys and "--download" in flags
+    # Each key the hint names is one the search's config takes (it raises on an unknown key)...
+    config = load_config("cifar10", [f"{key}=true" if key == "data.download" else f"{key}='{tmp_path}'" for key in keys])
+    assert config.data.download is True
+    # ... and each flag is one of `autogan metrics`, the command the hint names it for.
+    with pytest.raises(SystemExit):
+        main(["metrics", "--help"])
+    help_text = capsys.readouterr().out
+    assert all(flag in help_text for flag in flags), (flags, help_text)
