@@ -25,7 +25,14 @@ from autogan.metrics import (
 
 
 def register(subparsers) -> None:
-    parser = subparsers.add_parser("metrics", help="Inception Score and FID of real data or of a retrain checkpoint")
+    parser = subparsers.add_parser(
+        "metrics",
+        help="Inception Score and FID of real data or of a retrain checkpoint",
+        description="Inception Score and FID, in the features of the chosen extractor: of a dataset's real images "
+        "(--real: the IS of all of them, the FID between two halves, the figures a generator is held against), or "
+        "of a retrain checkpoint's generator against its dataset (--checkpoint). Digits-classifier figures are not "
+        "comparable with Inception ones.",
+    )
     target = parser.add_mutually_exclusive_group(required=True)
     target.add_argument("--real", action="store_true", help="score the dataset's real images; FID between two halves")
     target.add_argument(

@@ -19,8 +19,12 @@ def register(subparsers) -> None:
         run,
         help="search generator architectures (default: the digits preset on this machine)",
         description="Run AutoGAN's multi-level search. With no arguments: the digits preset, on an embedded "
-        "Ray instance, into runs/<timestamp>. Overrides: section.key=value, e.g. train.n_critic=1.",
+        "Ray instance, into runs/<timestamp>. Overrides: section.key=value, e.g. train.n_critic=1; a list or a "
+        "string in TOML syntax, e.g. 'search.stage_iterations=[4,5,6]' \"search.controller='random'\". "
+        "--show-config prints every key with the value it would run with.",
     )
+    parser.add_argument("--show-config", action="store_true",
+                        help="print the resolved config (preset, file and overrides applied) as TOML, and exit")
     parser.add_argument(
         "--config", metavar="PRESET|FILE", help=f"a preset ({', '.join(preset_names())}) or a TOML file; default {DEFAULT_PRESET}"
     )
@@ -70,6 +74,9 @@ def run(args) -> int:
         if args.address:
             overrides.append(f"run.address={json.dumps(args.address)}")
         config = load_config(args.config, overrides)
+        if args.show_config:
+            print(config.to_toml(), end="")
+            return 0
         run_dir = Path(args.out) if args.out else Path("runs") / time.strftime("%Y%m%d-%H%M%S")
     if args.progress_every < 0:
         raise UserError(f"--progress-every {args.progress_every:g}: must be 0 (no progress lines) or more seconds")

@@ -140,3 +140,18 @@ def test_resume_repair_removes_the_temporary_file_of_a_dead_write(tmp_path):
     dead.write_bytes(b"half a checkpoint")
     record.repair_after_crash()
     assert not dead.exists() and record.config_path.exists()
+
+
+def test_show_config_prints_the_resolved_config_and_starts_nothing(capsys, tmp_path, monkeypatch):
+    import tomllib
+
+    from autogan.cli import main
+    from autogan.config import Config, load_config
+
+    monkeypatch.chdir(tmp_path)
+    overrides = ["search.stage_iterations=[4,5,6]", "search.controller='random'"]
+    assert main(["search", "--show-config", *overrides]) == 0
+    shown = tomllib.loads(capsys.readouterr().out)
+    assert Config.from_dict(shown) == load_config(None, overrides)
+    assert shown["search"]["stage_iterations"] == [4, 5, 6] and shown["search"]["controller"] == "random"
+    assert not (tmp_path / "runs").exists()
