@@ -115,11 +115,34 @@ class Placement:
             "torch_cuda": self.torch_cuda,
         }
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "Placement":
+        assigned = data.get("assigned_gpus")
+        return cls(
+            device=str(data.get("device")),
+            gpu=data.get("gpu"),
+            assigned_gpus=None if assigned is None else tuple(str(i) for i in assigned),
+            host=str(data.get("host")),
+            torch=str(data.get("torch")),
+            torch_cuda=data.get("torch_cuda"),
+        )
+
     def describe(self) -> str:
         where = f"{self.device} ({self.gpu})" if self.gpu else self.device
         if self.assigned_gpus is not None:
             where += f", Ray GPUs [{', '.join(self.assigned_gpus)}]"
         return f"{where} on {self.host}"
+
+
+def describe_workers(workers: Sequence[dict[str, Any]]) -> str:
+    """One line for the workers' ``device_info()``: ``trainer cuda:0 (NVIDIA H200) on h; 2 evaluators ...``."""
+    groups: dict[tuple[str, str], int] = {}
+    for worker in workers:
+        key = (str(worker.get("role")), Placement.from_dict(worker).describe())
+        groups[key] = groups.get(key, 0) + 1
+    return "; ".join(
+        f"{role} {where}" if count == 1 else f"{count} {role}s {where}" for (role, where), count in groups.items()
+    )
 
 
 def place_worker(requested: str, gpu_ids: Sequence[Any] | None) -> Placement:
