@@ -19,7 +19,7 @@ import torch
 from search_spaces import Architecture, SearchSpace
 
 from autogan.config import REWARD_NAMES, Config
-from autogan.device import adam, configure_backends, resolve_device, set_threads
+from autogan.device import Placement, adam, configure_backends, place_worker, set_threads, to_host
 from autogan.errors import ConfigError
 from autogan.log import logger
 from autogan.seeding import derived_seed
@@ -42,6 +42,15 @@ def stage_resolution(config: Config, stage: int) -> int:
 def final_resolution(config: Config) -> int:
     """The side of the full generator's images: what the dataset is loaded at."""
     return stage_resolution(config, config.search.num_cells)
+
+
+def place(role: str, config: Config) -> Placement:
+    """This worker's device, from ``run.device`` and what Ray assigned it, said once in its log."""
+    from workers import assigned_gpus
+
+    placement = place_worker(config.run.device, assigned_gpus())
+    logger.info("%s on %s", role, placement.describe())
+    return placement
 
 
 def build_models(config: Config, space: SearchSpace, seed: int, device: torch.device):
@@ -78,7 +87,8 @@ class SupernetTrainer:
 
         self.config = Config.from_dict(config_dict)
         set_threads(self.config.run.threads)
-        self.device = resolve_device(self.config.run.device)
+        self.placement = place("supernet trainer", self.config)
+        self.device = torch.device(self.placement.device)
         self.space = SearchSpace(num_cells=self.config.search.num_cells)
         data = self.config.data
         self.source = get_dataset(
@@ -100,6 +110,10 @@ class SupernetTrainer:
 
     def instance_id(self) -> str:
         return self.instance
+
+    def device_info(self) -> dict[str, Any]:
+        """Where this trainer runs (see :class:`autogan.device.Placement`), for the run's record."""
+        return {"role": "trainer", **self.placement.to_dict()}
 
     def _check_instance(self, expected: str | None) -> None:
         if expected is not None and expected != self.instance:
@@ -217,11 +231,12 @@ class SupernetTrainer:
     def weights(self, *, instance: str | None = None) -> dict[str, torch.Tensor]:
         """The generator's weights on the CPU: what evaluators load."""
         self._check_instance(instance)
-        return {k: v.detach().to("cpu", copy=True) for k, v in self.generator.state_dict().items()}
+        return to_host(self.generator.state_dict())
 
     def state_dict(self, *, instance: str | None = None) -> dict[str, Any]:
+        """Everything a resume needs, as host copies: the driver keeps it, and may have no CUDA."""
         self._check_instance(instance)
-        return {
+        return to_host({
             "generator": self.generator.state_dict(),
             "discriminator": self.discriminator.state_dict(),
             "opt_g": self.opt_g.state_dict(),
@@ -231,7 +246,7 @@ class SupernetTrainer:
             "stream_device": self.stream.device.type,
             "resets": self.resets,
             "d_steps": self.d_steps,
-        }
+        })
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.resets = int(state["resets"])
@@ -286,7 +301,8 @@ class RewardEvaluator:
 
         self.config = Config.from_dict(config_dict)
         set_threads(self.config.run.threads)
-        self.device = resolve_device(self.config.run.device)
+        self.placement = place("reward evaluator", self.config)
+        self.device = torch.device(self.placement.device)
         configure_backends(self.device, tf32=self.config.run.tf32)
         self.space = SearchSpace(num_cells=self.config.search.num_cells)
         self.generator, _ = build_models(self.config, self.space, 0, self.device)
@@ -298,6 +314,10 @@ class RewardEvaluator:
         )
         self.references = self._reference_statistics() if search.reward == "fid" else {}
         self.version: Any = None
+
+    def device_info(self) -> dict[str, Any]:
+        """Where this evaluator runs (see :class:`autogan.device.Placement`), for the run's record."""
+        return {"role": "evaluator", **self.placement.to_dict()}
 
     def _reference_statistics(self) -> dict[int, Any]:
         """The dataset's feature statistics at each stage's resolution, as that stage's trainer sees it.

@@ -13,6 +13,8 @@ from workers._backend import (
     RayBackend,
     Resources,
     WorkerLost,
+    assigned_gpus,
+    creation_error_line,
     make_backend,
 )
 from workers._pool import ActorPool, PendingMap, is_worker_death
@@ -29,6 +31,8 @@ __all__ = [
     "RayBackend",
     "Resources",
     "WorkerLost",
+    "assigned_gpus",
+    "creation_error_line",
     "is_worker_death",
     "make_backend",
 ]

@@ -198,7 +198,8 @@ class RayBackend(Backend):
         self._owns_instance = False
         self._joined_cluster = address is not None
         if not ray.is_initialized():
-            options: dict[str, Any] = {"log_to_driver": False, "configure_logging": False}
+            # Actors' own warnings (torch's "CUDA initialization" above all) belong in the driver's log.
+            options: dict[str, Any] = {"log_to_driver": True, "configure_logging": False}
             if runtime_env:
                 options["runtime_env"] = runtime_env
             if address is None:
@@ -282,6 +283,35 @@ class RayBackend(Backend):
         if self._owns_instance and ray.is_initialized():
             ray.shutdown()
             self._owns_instance = False
+
+
+def assigned_gpus() -> list[Any] | None:
+    """The GPUs the backend assigned the calling worker; None outside a Ray actor (in-process, a script).
+
+    An empty list means Ray gave this actor no GPU, whatever ``CUDA_VISIBLE_DEVICES`` says.
+    """
+    try:
+        import ray
+    except ImportError:
+        return None
+    if not ray.is_initialized() or ray.get_runtime_context().get_actor_id() is None:
+        return None
+    return list(ray.get_gpu_ids())
+
+
+def creation_error_line(exc: BaseException, kinds: tuple[str, ...]) -> str | None:
+    """The message of the error an actor's constructor raised, when it is one of ``kinds`` (class names).
+
+    Ray reports a failed constructor as a dead actor whose message holds the remote
+    traceback; this finds the exception's own line in it, so the caller can say it plainly.
+    """
+    if not getattr(exc, "actor_init_failed", False):
+        return None
+    for line in reversed(str(exc).splitlines()):
+        name, sep, message = line.strip().partition(": ")
+        if sep and name.rpartition(".")[2] in kinds:
+            return message.strip()
+    return None
 
 
 class ClusterUnreachable(ConnectionError):

@@ -51,6 +51,7 @@ def run(args) -> int:
             "status": summary.status,
             "ranked": what,
             "resets": summary.resets,
+            "workers": (summary.state or {}).get("workers"),
             "warnings": summary.notes,
             "architectures": ranking_rows(shown),
         }
@@ -63,6 +64,8 @@ def run(args) -> int:
         basis = ("; final: re-scored on the final supernet, mean ± std over seeds" if shown[0].basis == "final"
                  else "; provisional: mean of the rewards taken during the run, until the final re-scoring")
     print(f"{summary.path}: {summary.status}; ranked: {what}{basis}")
+    if summary.workers:
+        print(f"workers: {summary.workers}")
     if shown:
         print(format_table(ranking_rows(shown)))
     else:

@@ -17,6 +17,7 @@ import torch
 from torch_fidelity.feature_extractor_base import FeatureExtractorBase
 
 from autogan.data.sources import float_to_uint8
+from autogan.device import ieee_float32
 from autogan.errors import ConfigError
 from autogan.metrics.precision import bf16_autocast
 
@@ -26,8 +27,9 @@ class FeatureExtractor:
 
     ``features`` ``(B, feature_dim)`` feed FID, ``logits`` ``(B, num_classes)`` feed IS;
     both float32 on ``device``.  ``identity`` names the extractor, its exact weights and
-    its precision, and keys cached reference statistics.  ``bf16`` runs the network under
-    bfloat16 autocast on ``device``; on CUDA it also runs it channels-last.
+    its precision, and keys cached reference statistics.  The network runs in IEEE float32
+    whatever ``run.tf32`` set for the process; ``bf16`` runs it under bfloat16 autocast on
+    ``device`` instead, and on CUDA channels-last.
     """
 
     def __init__(
@@ -84,7 +86,9 @@ class FeatureExtractor:
             images = images.expand(-1, 3, -1, -1)  # gray to RGB; the only conversion a module may need
         if self.channels_last:
             images = images.contiguous(memory_format=torch.channels_last)
-        with torch.no_grad(), bf16_autocast(self.device, self.bf16):
+        # IEEE float32 even when the worker trains in TF32 (run.tf32): IS and FID, and the cached
+        # reference statistics keyed without precision, are float32 numbers.
+        with torch.no_grad(), ieee_float32(), bf16_autocast(self.device, self.bf16):
             features, logits = self.module(images)
         return features.float(), logits.float()
 

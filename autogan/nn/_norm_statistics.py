@@ -47,22 +47,32 @@ def recalibrate_batch_norms(
     """Replace every BatchNorm's running statistics by their average over ``samples`` inputs.
 
     ``forward(n)`` runs ``n`` fresh inputs through ``module``, in batches of ``batch_size``.
-    ``momentum=None`` makes PyTorch keep an equal-weight average of the batches'
-    statistics rather than an exponential one dominated by the last batch; with equal
-    batches (or one, as with the search's default of 128 samples) the mean is exactly
-    that of all the inputs.  Norms that ``forward`` never
-    reaches keep zero mean and unit variance, and the module is left in eval mode.
+    Each norm keeps an equal-weight average of its batches' statistics rather than an
+    exponential one dominated by the last batch; with equal batches (or one, as with the
+    search's default of 128 samples) the mean is exactly that of all the inputs.  Norms that
+    ``forward`` never reaches keep zero mean and unit variance, and the module is left in eval mode.
     """
     norms = batch_norms(module)
     momenta = [norm.momentum for norm in norms]
+    # PyTorch's own equal-weight average (momentum=None) reads num_batches_tracked back to the
+    # host at every batch of every norm, a device sync each; counting the batches here gives the
+    # same factor 1/k, as the same Python float, without one.
+    batches_seen: dict[nn.Module, int] = {}
+
+    def cumulative_momentum(norm: nn.Module, inputs: tuple) -> None:
+        batches_seen[norm] = batches_seen.get(norm, 0) + 1
+        norm.momentum = 1.0 / batches_seen[norm]
+
     for norm in norms:
         norm.reset_running_stats()
-        norm.momentum = None
+    hooks = [norm.register_forward_pre_hook(cumulative_momentum) for norm in norms]
     module.train()
     try:
         for start in range(0, samples, batch_size):
             forward(min(batch_size, samples - start))
     finally:
+        for hook in hooks:
+            hook.remove()
         for norm, momentum in zip(norms, momenta):
             norm.momentum = momentum
         module.eval()

@@ -71,6 +71,16 @@ class RunSummary:
         return f"stopped at {where}; nothing is writing it (`autogan search --resume {self.path}` continues it)"
 
     @property
+    def workers(self) -> str | None:
+        """Where the run's workers run, as its last start recorded it; None before they started (or older runs)."""
+        from autogan.device import describe_workers
+
+        workers = (self.state or {}).get("workers")
+        if not isinstance(workers, list) or not all(isinstance(w, dict) for w in workers):
+            return None
+        return describe_workers(workers)
+
+    @property
     def live(self) -> bool:
         return self.writer_pid is not None
 

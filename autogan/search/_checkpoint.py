@@ -22,6 +22,7 @@ def save_checkpoint(
     progress: dict[str, Any],
     next_train_archs: list[str] | None,
     top: list[dict[str, Any]] | None = None,
+    workers: list[dict[str, Any]] | None = None,
 ) -> None:
     """The checkpoint (atomic), then ``state.json``: the state file never runs ahead of the checkpoint."""
     checkpoint = {
@@ -34,18 +35,26 @@ def save_checkpoint(
         "config": config.to_dict(),
     }
     record.save_checkpoint(checkpoint)
-    write_state(record, config, progress=progress, beam=beam, top=top)
+    write_state(record, config, progress=progress, beam=beam, top=top, workers=workers)
 
 
 def write_state(
-    record: RunRecord, config: Config, *, progress: dict[str, Any], beam: Any, top: list[dict[str, Any]] | None = None
+    record: RunRecord,
+    config: Config,
+    *,
+    progress: dict[str, Any],
+    beam: Any,
+    top: list[dict[str, Any]] | None = None,
+    workers: list[dict[str, Any]] | None = None,
 ) -> None:
+    """``state.json``; ``workers``: where this run's workers run (their ``device_info()``), for ``inspect``."""
     record.write_state(
         {
             **progress,
             "beam": [{"arch": str(e.arch), "score": e.score} for e in beam.entries],
             "controller": config.search.controller,
             **({"top": top} if top is not None else {}),
+            **({"workers": workers} if workers is not None else {}),
         }
     )
 

@@ -101,7 +101,7 @@ class Search:
             config_dict = config.to_dict()
             self.trainer = start_trainer(self.backend, config_dict, run)
             self.evaluators = start_evaluators(self.backend, config_dict, run)
-            wait_for_workers(self.backend, [self.trainer, *self.evaluators], run)
+            self.workers = wait_for_workers(self.backend, [self.trainer, *self.evaluators], run)
         except BaseException:
             self._free_workers()  # a shared cluster gets back what a search that never started took
             raise
@@ -298,6 +298,7 @@ class Search:
             progress=self.progress_state,
             next_train_archs=self.next_train_archs,
             top=top,
+            workers=self.workers,
         )
 
     def _restore(self) -> None:
@@ -320,7 +321,7 @@ class Search:
             logger.warning("resume: %s was missing; written again from the checkpoint", self.record.state_path)
             done = self.progress_state["phase"] == "done"
             top = [r.to_dict() for r in self.ranking()[: self.config.search.top_k]] if done else None
-            write_state(self.record, self.config, progress=self.progress_state, beam=self.beam, top=top)
+            write_state(self.record, self.config, progress=self.progress_state, beam=self.beam, top=top, workers=self.workers)
         logger.info(
             "resume: stage %d, iteration %d (%s)",
             self.progress_state["stage"],

@@ -7,8 +7,10 @@ import time
 from typing import Any
 
 from autogan.config import Config
+from autogan.device import describe_workers
 from autogan.errors import ConfigError
 from autogan.log import logger
+from workers import creation_error_line
 
 # How often a wait for the cluster says that it is still waiting.
 _WAIT_NOTICE_SECONDS = 30.0
@@ -40,7 +42,8 @@ def resource_shortfall(run: Any, nodes: list[Any], where: str) -> str | None:
     )
     for unit, key, total, largest, trainer, evaluator in asks:
         asked = trainer + run.evaluators * evaluator
-        fix_off = "; set it to 0 to run on CPU" if unit == "GPU" else ""
+        # 0 is the CPU only because a worker Ray gives no GPU hides CUDA from torch (autogan.device.place_worker).
+        fix_off = " (fractions such as 0.5 share one GPU; 0 keeps that worker on the CPU)" if unit == "GPU" else ""
         if trainer > largest + slack:
             return (
                 f"run.trainer_{key}={trainer:g}, but no node of {where} has more than {largest:g} {unit}s; "
@@ -83,16 +86,20 @@ def wait_for_resources(backend: Any, run: Any) -> None:
         time.sleep(min(_WAIT_NOTICE_SECONDS, left))
 
 
-def wait_for_workers(backend: Any, actors: list[Any], run: Any) -> None:
-    """Wait until every worker is up; a start that never comes ends, after ``run.start_timeout``, in one line."""
-    pings = [actor.call("ping") for actor in actors]
+def wait_for_workers(backend: Any, actors: list[Any], run: Any) -> list[dict[str, Any]]:
+    """Wait until every worker is up, and return where each runs (its ``device_info()``).
+
+    A start that never comes ends, after ``run.start_timeout``, in one line; so does a worker
+    whose constructor refused its device (say, a GPU that CUDA cannot start), and a worker that
+    Ray gave GPUs but that runs on the CPU.
+    """
+    pings = [actor.call("device_info") for actor in actors]
     started = time.monotonic()
     while True:
         waited = time.monotonic() - started
         step = min(_WAIT_NOTICE_SECONDS, run.start_timeout - waited)
         try:
-            backend.wait_all(pings, timeout=max(step, 0.0))
-            return
+            workers = backend.wait_all(pings, timeout=max(step, 0.0))
         except TimeoutError as exc:
             if waited + step >= run.start_timeout:
                 raise ConfigError(
@@ -101,3 +108,25 @@ def wait_for_workers(backend: Any, actors: list[Any], run: Any) -> None:
                     "lower run.evaluators, run.evaluator_cpus or run.evaluator_gpus, free the cluster, or raise run.start_timeout"
                 ) from None
             logger.warning("still waiting for Ray to start the workers (%s; run.start_timeout=%gs)", exc, run.start_timeout)
+            continue
+        except Exception as exc:
+            reason = creation_error_line(exc, ("ConfigError", "UserError", "MissingFileError"))
+            if reason is None:
+                raise
+            raise ConfigError(f"a worker could not start: {reason}") from None
+        check_placements(workers, run)
+        logger.info("workers: %s", describe_workers(workers))
+        return workers
+
+
+def check_placements(workers: list[dict[str, Any]], run: Any) -> None:
+    """A worker that Ray gave GPUs but that runs on the CPU would take hours per iteration: stop, in one line."""
+    for worker in workers:
+        assigned = worker.get("assigned_gpus")
+        if assigned and not str(worker.get("device")).startswith("cuda"):
+            role = worker.get("role")
+            raise ConfigError(
+                f"run.{role}_gpus={getattr(run, f'{role}_gpus'):g}: Ray assigned the {role} GPU "
+                f"{', '.join(map(str, assigned))}, but it runs on {worker.get('device')} (run.device={run.device!r}); "
+                f"set run.device=auto to use the GPU, or run.{role}_gpus=0 to leave it to others"
+            )

@@ -55,7 +55,7 @@ def test_over_asked_cpus_end_at_once_with_one_line(tmp_path):
     "changes, nodes, expected",
     [
         ({"evaluators": 3}, [Resources(2, 0)], "asks for 4 CPUs, but here has 2; lower run.evaluators or run.evaluator_cpus (e.g. run.evaluator_cpus=0.33)"),
-        ({"evaluator_gpus": 1.0}, [Resources(8, 0)], "run.evaluator_gpus=1, but no node of here has more than 0 GPUs; lower run.evaluator_gpus; set it to 0"),
+        ({"evaluator_gpus": 1.0}, [Resources(8, 0)], "run.evaluator_gpus=1, but no node of here has more than 0 GPUs; lower run.evaluator_gpus (fractions such as 0.5 share one GPU; 0 keeps that worker on the CPU)"),
         ({"trainer_cpus": 4.0}, [Resources(2, 0), Resources(2, 0)], "run.trainer_cpus=4, but no node of here has more than 2 CPUs"),
         ({"evaluators": 2, "evaluator_gpus": 0.5, "trainer_gpus": 0.5}, [Resources(4, 1)], "asks for 1.5 GPUs, but here has 1"),
     ],
