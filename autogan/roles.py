@@ -359,21 +359,30 @@ class RewardEvaluator:
                 yield
             return
         if search.reward_norm == "recalibrate":
-            z_source = torch.Generator().manual_seed(derived_seed(seed, SEED_CALIBRATION))
+            z_source = self._latent_source(derived_seed(seed, SEED_CALIBRATION))
             latent = self.config.model.latent_dim
             recalibrate_batch_norms(
                 self.generator,
-                lambda n: self._generate(torch.randn(n, latent, generator=z_source), arch),
+                lambda n: self._generate(self._latents(n, latent, z_source), arch),
                 search.calibration_samples,
             )
         yield
+
+    def _latent_source(self, seed: int) -> torch.Generator:
+        # On the evaluator's device: latents drawn there need no blocking host-to-device copy per
+        # batch.  A seed gives the same latents on every run on the same kind of device (CPU and
+        # CUDA generators draw different streams).
+        return torch.Generator(device=self.device).manual_seed(seed)
+
+    def _latents(self, n: int, latent_dim: int, source: torch.Generator) -> torch.Tensor:
+        return torch.randn(n, latent_dim, generator=source, device=self.device)  # (n, latent)
 
     def _generate(self, z: torch.Tensor, arch: Architecture) -> torch.Tensor:
         """The generator's images for ``z``, in the reward's precision: bf16 under ``search.reward_bf16``."""
         from autogan.metrics import bf16_autocast
 
         with bf16_autocast(self.device, self.bf16):
-            return self.generator(z.to(self.device), arch)  # (n, C, H, W)
+            return self.generator(z, arch)  # (n, C, H, W)
 
     def score(self, item: dict[str, Any], weights_box: dict[str, Any]) -> dict[str, Any]:
         """``item``: ``{"key", "arch", "seed"}``.  A failed evaluation has ``reward`` NaN and an ``error``."""
@@ -383,11 +392,11 @@ class RewardEvaluator:
         self._load(weights_box)
         arch = Architecture.parse(item["arch"])
         search = self.config.search
-        z_source = torch.Generator().manual_seed(int(item["seed"]))
+        z_source = self._latent_source(int(item["seed"]))
         latent = self.config.model.latent_dim
 
         def generate(n: int) -> torch.Tensor:
-            return self._generate(torch.randn(n, latent, generator=z_source), arch)
+            return self._generate(self._latents(n, latent, z_source), arch)
 
         result: dict[str, Any] = {"key": item["key"], "arch": item["arch"]}
         try:
@@ -416,7 +425,7 @@ class RewardEvaluator:
     def sample_images(self, arch: str, n: int, seed: int, weights_box: dict[str, Any]) -> torch.Tensor:
         """``n`` images of ``arch`` as the reward sees them (its normalization and precision), float32 on the CPU."""
         self._load(weights_box)
-        z = torch.randn(n, self.config.model.latent_dim, generator=torch.Generator().manual_seed(seed))
+        z = self._latents(n, self.config.model.latent_dim, self._latent_source(seed))
         parsed = Architecture.parse(arch)
         with torch.no_grad(), self._normalised_for(parsed, seed):
             return self._generate(z, parsed).float().cpu()  # (n, C, H, W)

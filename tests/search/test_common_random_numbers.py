@@ -41,3 +41,30 @@ def test_replicates_draw_anew_and_each_replicate_is_common_to_all(scoring):
     assert rows[1]["reward"] == rows[4]["reward"]  # replicate 1 again: the same draw
     again = scorer.score(2, 2, "beam", [a, b], box)
     assert again[0]["reward"] != rows[0]["reward"]  # another comparison, other latents
+
+
+def test_the_evaluator_draws_its_latents_on_its_own_device(tiny_overrides_for, monkeypatch):
+    """No host-to-device copy per batch: every latent comes from a generator on the evaluator's device.
+
+    On a machine without CUDA both are the CPU, so this holds the structure in place rather than
+    catching a copy; on CUDA a CPU-drawn z would be a blocking copy per batch.
+    """
+    import torch
+
+    from autogan.roles import RewardEvaluator, SupernetTrainer
+
+    config = load_config("digits", tiny_overrides_for())
+    trainer = SupernetTrainer(config.to_dict())
+    evaluator = RewardEvaluator(config.to_dict())
+    draws = []
+    real_randn = torch.randn
+
+    def spying_randn(*args, generator=None, device=None, **kwargs):
+        draws.append((generator.device if generator is not None else None, device))
+        return real_randn(*args, generator=generator, device=device, **kwargs)
+
+    monkeypatch.setattr(torch, "randn", spying_randn)
+    row = evaluator.score({"key": [2, 0, "policy", 0], "arch": str(trainer.space.sample(0)), "seed": 1},
+                          {"version": 0, "ref": trainer.weights()})
+    assert row["error"] is None and draws
+    assert all(g == evaluator.device and torch.device(d) == evaluator.device for g, d in draws), draws
