@@ -56,9 +56,9 @@ def run(args) -> int:
         raise UserError(f"got several RUN_DIRs {run_dirs}; pass one run directory (overrides look like section.key=value)")
     run_dir = Path(run_dirs[0]) if run_dirs else None
     if args.resume:
-        if run_dir or args.rank is not None or args.arch or args.autogan_vector or args.config or overrides or args.out:
+        if run_dir or args.rank is not None or args.arch or args.autogan_vector or args.config or args.out:
             raise UserError("--resume continues a retrain with its recorded config; drop the other arguments")
-        result = retrain(None, None, Path(args.resume), resume=True)
+        result = retrain(None, None, Path(args.resume), resume=True, g_steps=_extension(overrides))
     else:
         arch, note, base, default_out = _choose_architecture(args, run_dir)
         config_source = args.config
@@ -70,6 +70,22 @@ def run(args) -> int:
         result = retrain(config, arch, out, source_note=note)
     _print_result(result, as_json=args.json)
     return 0
+
+
+def _extension(overrides: list[str]) -> int | None:
+    """The new ``train.g_steps`` of a resumed retrain, the one key a resume may change."""
+    if not overrides:
+        return None
+    keys = [item.split("=", 1)[0] for item in overrides]
+    if keys != ["train.g_steps"]:
+        raise UserError(
+            f"--resume with {', '.join(overrides)}: a resume keeps its recorded config except train.g_steps, "
+            "which extends the run (e.g. --set train.g_steps=1200); drop the other overrides"
+        )
+    value = overrides[0].split("=", 1)[1]
+    if not value.isdigit() or int(value) < 1:
+        raise UserError(f"--resume with train.g_steps={value}: give a whole number of G steps, e.g. train.g_steps=1200")
+    return int(value)
 
 
 def _choose_architecture(args, run_dir: Path | None):

@@ -69,6 +69,10 @@ class RetrainDirectory:
         atomic_write_bytes(self.arch_path, (json.dumps({**arch.to_dict(), "source": source_note}, indent=2) + "\n").encode())
         atomic_write_bytes(self.config_path, config.to_toml().encode())
 
+    def write_config(self, config: RetrainConfig) -> None:
+        """Replace the recorded config (a resume that extends the run), atomically."""
+        atomic_write_bytes(self.config_path, config.to_toml().encode())
+
     def read(self) -> tuple[RetrainConfig, Architecture]:
         """The recorded config and architecture of an existing directory."""
         if not self.config_path.is_file():

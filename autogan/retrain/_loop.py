@@ -15,6 +15,7 @@ from search_spaces import Architecture
 from autogan.config import RetrainConfig
 from autogan.device import adam, configure_backends, resolve_device, set_threads
 from autogan.images import png_bytes
+from autogan.errors import UserError
 from autogan.log import logger
 from autogan.files import atomic_torch_save
 from autogan.retrain._checkpoint import CHECKPOINT_FORMAT, CHECKPOINT_VERSION, load_retrain_checkpoint
@@ -26,6 +27,8 @@ from autogan.seeding import derived_seed
 # Purposes mixed into derived seeds; distinct from the search's and from the models' (see _models).
 SEED_STREAM = 13
 SEED_GRID = 15
+# Seconds between progress lines where there is no progress bar (a log: nohup, CI, a Ray job).
+PROGRESS_EVERY = 60.0
 
 
 def learning_rate(base: float, g_step: int, total: int, decay: bool) -> float:
@@ -73,8 +76,13 @@ def retrain(
     resume: bool = False,
     progress: bool | None = None,
     source_note: str = "",
+    g_steps: int | None = None,
 ) -> RetrainResult:
-    """Train ``arch`` from scratch (or resume ``out_dir``) and return the final and best scores."""
+    """Train ``arch`` from scratch (or resume ``out_dir``) and return the final and best scores.
+
+    ``g_steps`` with ``resume``: run on to this many G steps instead of the recorded number, a
+    longer run continued from the checkpoint (the recorded config is updated to say so).
+    """
     directory = RetrainDirectory(out_dir)
     if resume:
         config, arch = directory.read()
@@ -85,6 +93,8 @@ def retrain(
     try:
         if resume:
             directory.remove_dead_temporaries()
+            if g_steps is not None and g_steps != config.train.g_steps:
+                config = _extended(directory, config, g_steps)
         trainer = Retrainer(directory, config, arch, progress=progress)
         if resume:
             trainer.restore()
@@ -92,6 +102,27 @@ def retrain(
     finally:
         # Let another process (a later ``--resume``) write the directory.
         lock.release()
+
+
+def _extended(directory: RetrainDirectory, config: RetrainConfig, g_steps: int) -> RetrainConfig:
+    """``config`` with ``g_steps`` G steps, written as the directory's config: only a run whose
+    every step so far is also a step of the longer run can be extended."""
+    from dataclasses import replace
+
+    done = load_retrain_checkpoint(directory.latest_path)["step"] if directory.latest_path.exists() else 0
+    where = f"retrain directory {directory.out_dir}"
+    if g_steps < done:
+        raise UserError(f"{where}: train.g_steps={g_steps} is behind its checkpoint at G step {done}; pass {done} or more")
+    if config.train.lr_decay:
+        # The decay's slope depends on the total, so the steps already taken belong to another schedule.
+        raise UserError(
+            f"{where}: trains with train.lr_decay=true, whose learning rate at every step depends on "
+            f"train.g_steps={config.train.g_steps}; it cannot be extended, retrain into a new --out instead"
+        )
+    extended = config.replace(train=replace(config.train, g_steps=g_steps))
+    directory.write_config(extended)
+    logger.info("resume: %s extended from %d to %d G steps", directory.out_dir, config.train.g_steps, g_steps)
+    return extended
 
 
 class Retrainer:
@@ -178,10 +209,16 @@ class Retrainer:
             unit="G step",
             disable=None if self.progress is None else not self.progress,
         )
+        started, last_line, first_step = time.monotonic(), time.monotonic(), self.step
         try:
             while self.step < total:
                 losses = self.train_g_step()
                 bar.update(1)
+                if bar.disable and time.monotonic() - last_line >= PROGRESS_EVERY:
+                    last_line = time.monotonic()
+                    rate = (self.step - first_step) / (last_line - started)
+                    logger.info("retrain: G step %d of %d, %.2f G steps/s, about %.1f min left; loss_d %.3f, loss_g %.3f",
+                                self.step, total, rate, (total - self.step) / rate / 60, losses["loss_d"], losses["loss_g"])
                 bar.set_postfix(loss_d=f"{losses['loss_d']:.3f}", loss_g=f"{losses['loss_g']:.3f}")
                 writer = self._tensorboard()
                 for key, value in losses.items():

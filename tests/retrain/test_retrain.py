@@ -248,3 +248,33 @@ def test_a_g_step_trains_g_on_g_batch_size_fakes(tmp_path, step, expected):
     retrainer.train_g_step()
     # n_critic = 3: two D-only batches of d_batch_size, then the G batch (two-stage: its D batch first).
     assert batches == expected
+
+
+def test_a_finished_retrain_extended_on_resume_equals_one_long_run(tmp_path, capsys):
+    """`autogan retrain --resume DIR --set train.g_steps=N` continues to N steps, as if N had been asked from the start."""
+    arch = str(AUTOGAN_TOP1)
+    recipe = [f"--set={o}" for o in TINY + ["eval.every=10", "eval.at_start=false", "eval.score_raw=false", "eval.samples=100"]]
+    short, long = tmp_path / "short", tmp_path / "long"
+    assert main(["retrain", "--arch", arch, "--out", str(short), "--set=train.g_steps=20", *recipe]) == 0
+    assert main(["retrain", "--resume", str(short), "--set", "train.g_steps=30"]) == 0
+    assert main(["retrain", "--arch", arch, "--out", str(long), "--set=train.g_steps=30", *recipe]) == 0
+    capsys.readouterr()
+    extended, direct = (load_retrain_checkpoint(d / "checkpoints" / "latest.pt") for d in (short, long))
+    assert extended["step"] == direct["step"] == 30
+    for key in ("generator", "generator_ema", "discriminator"):
+        for name, value in direct[key].items():
+            assert torch.equal(extended[key][name], value), f"{key}.{name}"
+    assert load_retrain_config(str(short / "config.toml"), []).train.g_steps == 30
+    assert [r["g_step"] for r in read_metrics(short) if r["weights"] == "ema"] == [10, 20, 30]
+
+
+def test_a_resume_may_change_only_the_length_and_never_go_back(tmp_path, capsys):
+    out = tmp_path / "run"
+    recipe = [f"--set={o}" for o in TINY + ["eval.every=10", "eval.at_start=false", "eval.score_raw=false", "eval.samples=100"]]
+    assert main(["retrain", "--arch", str(AUTOGAN_TOP1), "--out", str(out), "--set=train.g_steps=20", *recipe]) == 0
+    capsys.readouterr()
+    for overrides, expected in ((["train.n_critic=3"], "except train.g_steps"), (["train.g_steps=10"], "behind its checkpoint at G step 20")):
+        assert main(["retrain", "--resume", str(out), *[f"--set={o}" for o in overrides]]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and expected in err[0], err
+    assert load_retrain_config(str(out / "config.toml"), []).train.g_steps == 20
