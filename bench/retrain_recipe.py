@@ -6,7 +6,7 @@ architectures).  This bench measures where the noise comes from and picks a reci
 seeds agree enough to rank good architectures against better ones.
 
 Pieces, each cached as JSON in ``bench/results/retrain_recipe/`` (run directories in
-``bench/.cache/retrain_recipe/``, not committed):
+``~/.cache/autogan/bench/retrain_recipe/`` or ``$AUTOGAN_BENCH_CACHE``, outside the checkout):
 
 - a **trajectory** ``(architecture, seed, steps)``: ``autogan retrain`` with the digits preset
   (EMA weights, the preset's G batch of 64 honoured) for ``steps`` G steps, scored every
@@ -37,11 +37,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-from _pieces import ROOT, Scheduler, cli, log, read_json, run_logged, spread_order, write_json
+from _pieces import CACHE_ROOT, ROOT, Scheduler, cli, log, read_json, run_logged, spread_order, write_json
 
 RESULTS = ROOT / "bench" / "results"
 PIECES = RESULTS / "retrain_recipe"
-CACHE = ROOT / "bench" / ".cache" / "retrain_recipe"
+CACHE = CACHE_ROOT / "retrain_recipe"
 SUMMARY = RESULTS / "retrain_recipe.json"
 LEGACY_RETRAINS = RESULTS / "search_quality" / "retrains"
 

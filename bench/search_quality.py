@@ -23,7 +23,7 @@ backend, so a search is one process on one core).  Each finished piece is cached
 small JSON file under ``bench/results/search_quality/`` (committed) keyed by what
 determines it -- (controller, seed) for a search, (architecture, recipe, seed) for a
 retrain -- so a re-run does only what is missing and can be stopped at any time.  Run
-directories go to ``bench/.cache/`` (not committed).  ``--report`` only aggregates.
+directories go to ``~/.cache/autogan/bench/`` (or ``$AUTOGAN_BENCH_CACHE``).  ``--report`` only aggregates.
 
 The summary goes to ``bench/results/search_quality.json`` and a table to stdout.
 """
@@ -40,11 +40,11 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
-from _pieces import ROOT, Scheduler, cli, log, read_json, run_logged, spread_order, write_json
+from _pieces import CACHE_ROOT, ROOT, Scheduler, cli, log, read_json, run_logged, spread_order, write_json
 
 RESULTS = ROOT / "bench" / "results"
 PIECES = RESULTS / "search_quality"
-CACHE = ROOT / "bench" / ".cache" / "search_quality"
+CACHE = CACHE_ROOT / "search_quality"
 SUMMARY = RESULTS / "search_quality.json"
 
 CONTROLLERS = ("rnn", "random", "tpe")
