@@ -88,6 +88,8 @@ def render_html(
         grid = summary.path / "samples" / f"final_{architecture_slug(entry.arch)}.png"
         if grid.is_file():
             parts.append(_image(grid, f"samples of rank {entry.rank} from the final supernet", "grid small"))
+        if retrained is not None and retrained.grid is not None:
+            parts.append(_image(retrained.grid, f"samples of rank {entry.rank} retrained, G step {retrained.g_step} (EMA)", "grid small"))
         parts.append("</div></div>")
     parts.append("<h2>Search curves</h2>")
     parts.append('<p class="meta">Red dashed lines: dynamic resets (the supernet collapsed and G, D were re-initialised). '

@@ -19,14 +19,30 @@ class RetrainScore:
     g_steps: int | None
     fid: float
     is_mean: float
+    samples: int | None = None
+    extractor: str | None = None
 
     @property
     def finished(self) -> bool:
         return self.g_steps is not None and self.g_step >= self.g_steps
 
+    @property
+    def grid(self) -> Path | None:
+        """The sample grid of this evaluation's generator, when the retraining wrote one."""
+        path = self.out_dir / "samples" / f"step{self.g_step:06d}.png"
+        return path if path.is_file() else None
+
     def describe(self) -> str:
-        where = "" if self.finished or self.g_steps is None else f" (G step {self.g_step} of {self.g_steps})"
-        return f"FID {self.fid:.2f}, IS {self.is_mean:.2f}{where}"
+        # Which features and how many samples: a digits-classifier FID is no Inception FID, and a
+        # FID on 1,000 samples sits above one on 50,000.
+        basis = ", ".join(p for p in (f"{self.samples:,} samples" if self.samples else "",
+                                      f"{self.extractor} features" if self.extractor else "") if p)
+        basis = f"; {basis}" if basis else ""
+        scores = f"FID {self.fid:.2f}, IS {self.is_mean:.2f}"
+        if self.finished:
+            return f"{scores} (final, G step {self.g_step}{basis})"
+        total = f" of {self.g_steps}" if self.g_steps is not None else ""
+        return f"in progress, at G step {self.g_step}{total}: {scores} so far{basis}"
 
 
 def latest_retrain_score(run_dir: Path | str, arch: Architecture | str) -> RetrainScore | None:
@@ -46,12 +62,21 @@ def latest_retrain_score(run_dir: Path | str, arch: Architecture | str) -> Retra
             continue
         newest = max(rows, key=lambda r: r["g_step"])
         if found is None or newest["g_step"] > found.g_step:
-            found = RetrainScore(out, int(newest["g_step"]), _recipe_g_steps(out), float(newest["fid"]), float(newest["is_mean"]))
+            g_steps, extractor = _recipe(out)
+            found = RetrainScore(out, int(newest["g_step"]), g_steps, float(newest["fid"]), float(newest["is_mean"]),
+                                 samples=newest.get("samples"), extractor=extractor)
     return found
 
 
-def _recipe_g_steps(out: Path) -> int | None:
+def _recipe(out: Path) -> tuple[int | None, str | None]:
+    """The recipe's G steps and the extractor its scores are in, from the retraining's config."""
     try:
-        return int(tomllib.loads((out / "config.toml").read_text())["train"]["g_steps"])
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
+        config = tomllib.loads((out / "config.toml").read_text())
+    except (OSError, ValueError):
+        return None, None
+    try:
+        g_steps = int(config["train"]["g_steps"])
+    except (KeyError, TypeError, ValueError):
+        g_steps = None
+    extractor = config.get("eval", {}).get("extractor") if isinstance(config.get("eval"), dict) else None
+    return g_steps, extractor
