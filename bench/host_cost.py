@@ -17,7 +17,9 @@ on a GPU (async, and identical before and after).  So per step it reports
 ``--before TREE`` measures the same steps against another source tree (e.g. the code as it
 was: ``git archive <commit> | tar -x -C /tmp/base``), in fresh processes interleaved with
 this tree's, round by round, because the machine is shared: each tree's figure is the
-median over rounds, and the JSON keeps both trees and the ratio ``before / after``.
+median over rounds, and the JSON keeps both trees and the ratio ``before / after``.  It
+also runs a few steps of every kind in both trees and says whether their losses, weights
+and optimizer states are bit for bit the same (``identical_results``).
 
     python bench/host_cost.py --before /tmp/base            # about 5 minutes
     python bench/host_cost.py --rounds 1 --steps 5          # this tree only, a smoke run
@@ -105,9 +107,81 @@ def measure(args) -> dict:
     return results
 
 
-def run_tree(tree: Path, args) -> dict:
+def trajectories(path: Path) -> None:
+    """Losses, weights and Adam states after a few steps of every step kind, saved to ``path``.
+
+    Two trees that compute the same thing save equal files (``same_results``): the host-cost
+    work must not move a bit on the CPU.  The cases cover D-only and merged steps, one- and
+    two-stage, each loss, both inactive-fake methods, a ``max_ratio`` that makes fakes
+    inactive, and a D shifted so that hinge fakes fall below -1.
+    """
+    import torch
+
+    from search_spaces import SearchSpace
+
+    from autogan.device import adam
+    from autogan.nn import Discriminator, SupernetGenerator
+    from autogan.train import StepOptions, one_stage_step, two_stage_step
+
+    torch.set_num_threads(1)
+    space = SearchSpace(num_cells=3)
+    cases = [(name, loss, inactive, max_ratio, shift, stage)
+             for name in ("one-stage", "two-stage") for loss in ("hinge", "bce", "wasserstein")
+             for inactive in (("scale", "extra-pass") if name == "one-stage" else ("auto",))
+             for max_ratio, shift in (((1e12, 0.0), (1.0, 0.0), (1e12, -1.0)) if name == "one-stage" else ((1e12, 0.0),))
+             for stage in (1, 3)]
+    out = {}
+    for name, loss, inactive, max_ratio, shift, stage in cases:
+        step = one_stage_step if name == "one-stage" else two_stage_step
+        rng = random.Random(stage)
+        generator = torch.Generator().manual_seed(stage)
+        G = SupernetGenerator(space, ch=4, latent_dim=8, seed=3)
+        D = Discriminator(df=4, stages=3, seed=4)
+        if shift:
+            D.register_forward_hook(lambda module, inputs, output, shift=shift: output + shift)
+        opt_g = adam(G.parameters(), torch.device("cpu"), lr=1e-2, betas=(0.0, 0.9))
+        opt_d = adam(D.parameters(), torch.device("cpu"), lr=1e-2, betas=(0.0, 0.9))
+        options = StepOptions(inactive=inactive, max_ratio=max_ratio)
+        size = 4 * 2**stage
+        values = []
+        for index in range(6):
+            arch = space.prefix(space.sample(rng), stage)
+            real = torch.rand(4, 3, size, size, generator=generator) * 2 - 1
+            z = torch.randn(4, 8, generator=generator)
+            stats = step(G, D, opt_g, opt_d, real, z, arch, loss, stage=stage, update_g=index % 2 == 1, options=options)
+            values.append(stats.values.nan_to_num(nan=123.0))
+        out[f"{name}/{loss}/{inactive}/{max_ratio}/{shift}/{stage}"] = {
+            "stats": torch.stack(values), "G": G.state_dict(), "D": D.state_dict(),
+            "opt_g": opt_g.state_dict()["state"], "opt_d": opt_d.state_dict()["state"],
+        }
+    torch.save(out, path)
+
+
+def same_results(first: Path, second: Path) -> list[str]:
+    """Where two ``trajectories`` files differ (empty: bit for bit equal)."""
+    import torch
+
+    differences = []
+
+    def compare(a, b, where):
+        if isinstance(a, dict):
+            if a.keys() != b.keys():
+                differences.append(f"{where}: keys differ")
+            for key in a.keys() & b.keys():
+                compare(a[key], b[key], f"{where}/{key}")
+        elif isinstance(a, torch.Tensor):
+            if not torch.equal(a, b):
+                differences.append(where)
+        elif a != b:
+            differences.append(where)
+
+    compare(torch.load(first, weights_only=True), torch.load(second, weights_only=True), "")
+    return sorted(differences)
+
+
+def run_tree(tree: Path, args, *extra: str) -> dict:
     """``measure`` in a fresh process that imports ``tree``'s code."""
-    command = [sys.executable, str(Path(__file__).resolve()), "--worker", str(tree), *worker_args(args)]
+    command = [sys.executable, str(Path(__file__).resolve()), "--worker", str(tree), *worker_args(args), *extra]
     env = {**os.environ, "PYTHONPATH": str(tree), "OMP_NUM_THREADS": "1"}
     done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
     if done.returncode != 0:
@@ -155,10 +229,15 @@ def main(argv=None) -> int:
     parser.add_argument("--before", type=Path, help="a source tree to measure as 'before' (the code as it was)")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "host_cost.json")
     parser.add_argument("--worker", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--dump", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker is not None:
         sys.path.insert(0, str(args.worker))
-        print(json.dumps(measure(args)))
+        if args.dump is not None:
+            trajectories(args.dump)
+            print(json.dumps({"dumped": str(args.dump)}))
+        else:
+            print(json.dumps(measure(args)))
         return 0
     if args.before is not None and not (args.before / "autogan" / "train" / "_steps.py").is_file():
         parser.error(f"--before {args.before}: not an autogan source tree (no autogan/train/_steps.py); "
@@ -172,6 +251,17 @@ def main(argv=None) -> int:
             rounds[name].append(run_tree(trees[name], args))
         print(f"round {index + 1}/{args.rounds} done", file=sys.stderr, flush=True)
     summary = {name: medians(r) for name, r in rounds.items()}
+    differences = None
+    if args.before is not None:
+        import tempfile
+
+        with tempfile.TemporaryDirectory() as scratch:
+            dumps = {name: Path(scratch) / f"{name}.pt" for name in trees}
+            for name in trees:
+                run_tree(trees[name], args, "--dump", str(dumps[name]))
+            differences = same_results(dumps["before"], dumps["after"])
+        print("results before and after: " + ("bit for bit identical" if not differences
+              else f"{len(differences)} tensors differ, e.g. {differences[:3]}"))
     print(f"host cost per one-stage hinge step, cpu, 1 thread, ch {args.ch} df {args.df} batch {args.batch}, "
           f"medians of {args.rounds} rounds x {args.repeats} blocks x {args.steps} steps (us; aten: ops per step)")
     print_table(summary)
@@ -186,6 +276,9 @@ def main(argv=None) -> int:
         **summary,
         "rounds_raw": rounds,
     }
+    if differences is not None:
+        report["identical_results"] = not differences
+        report["differing_tensors"] = differences
     if "before" in summary:
         report["ratio_before_over_after"] = {
             key: {field: summary["before"][key][field] / summary["after"][key][field] for field in FIELDS}
