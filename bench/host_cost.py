@@ -8,9 +8,12 @@ this CPU each one costs oneDNN 0.1-0.7 ms of fixed setup whatever its size, whic
 on a GPU (async, and identical before and after).  So per step it reports
 
 - ``wall_us``: the step's wall time (``one_stage_step``, hinge, Adam from ``autogan.device.adam``);
-- ``conv_us``: the part of it inside convolution ops (forward, transposed and backward, from a
-  separate ``torch.profiler`` pass, CPU total of each top-level conv op);
-- ``host_us``: ``wall_us - conv_us``, the host cost outside convolutions: what this work cut;
+- ``cpu_us``: the thread's CPU time per step, which other processes on a shared machine do not
+  inflate as they do the wall time;
+- ``conv_share``: the share of a step's time inside convolution ops (forward, transposed and
+  backward; from a separate ``torch.profiler`` pass: CPU total of each top-level conv op over
+  the pass's wall time);
+- ``host_us``: ``cpu_us * (1 - conv_share)``, the host cost outside convolutions: what this work cut;
 - ``aten``: aten ops launched from Python or the autograd engine (not nested in another
   aten op), as ``bench/host_syncs.py`` counts them: on a GPU roughly the kernel launches.
 
@@ -40,7 +43,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 KINDS = ("D-only", "merged")
-FIELDS = ("wall_us", "conv_us", "host_us", "aten")
+FIELDS = ("wall_us", "cpu_us", "conv_share", "host_us", "aten")
 # Top-level aten ops whose CPU time is convolution arithmetic (device work on a GPU).
 CONV_OPS = {"aten::conv2d", "aten::conv_transpose2d", "aten::convolution", "aten::convolution_backward"}
 
@@ -81,13 +84,16 @@ def measure(args) -> dict:
         steps(False, args.steps)
         steps(True, args.steps)
         for merged in (False, True):
-            walls = []
+            walls, cpus = [], []
             for _ in range(args.repeats):
-                started = time.perf_counter()
+                started, started_cpu = time.perf_counter(), time.thread_time()
                 steps(merged, args.steps)
                 walls.append((time.perf_counter() - started) / args.steps * 1e6)
+                cpus.append((time.thread_time() - started_cpu) / args.steps * 1e6)
+            started = time.perf_counter()
             with profile(activities=[ProfilerActivity.CPU]) as prof:
                 steps(merged, args.steps)
+            profiled = (time.perf_counter() - started) * 1e6
             aten = conv = 0
             for event in prof.events():
                 if not event.name.startswith("aten::"):
@@ -98,11 +104,14 @@ def measure(args) -> dict:
                 if parent is None:
                     aten += 1
                     if event.name in CONV_OPS:
-                        conv += event.cpu_time_total
-            wall = statistics.median(walls)
-            conv_us = conv / args.steps
+                        conv += event.cpu_time_total  # us
+            # The profiler's times are wall times: their ratio holds under the machine's load,
+            # and the thread's CPU time does not count the time other processes took the core.
+            cpu = statistics.median(cpus)
+            conv_share = conv / profiled
             results[f"{stage}/{KINDS[merged]}"] = {
-                "wall_us": wall, "conv_us": conv_us, "host_us": wall - conv_us, "aten": aten / args.steps,
+                "wall_us": statistics.median(walls), "cpu_us": cpu, "conv_share": conv_share,
+                "host_us": cpu * (1 - conv_share), "aten": aten / args.steps,
             }
     return results
 
@@ -199,6 +208,10 @@ def medians(rounds: list[dict]) -> dict:
     return {key: {field: statistics.median(r[key][field] for r in rounds) for field in FIELDS} for key in rounds[0]}
 
 
+def _cell(value: float) -> str:
+    return f"{value:.2f}" if value < 1 else f"{value:.0f}"
+
+
 def print_table(trees: dict[str, dict]) -> None:
     after = trees["after"]
     before = trees.get("before")
@@ -208,10 +221,10 @@ def print_table(trees: dict[str, dict]) -> None:
         stage, kind = key.split("/")
         if before:
             was = before[key]
-            cells = [f"{was[f]:>11.0f} -> {row[f]:<11.0f}" for f in FIELDS]
+            cells = [f"{_cell(was[f]):>11} -> {_cell(row[f]):<11}" for f in FIELDS]
             ratios = f" {was['host_us'] / row['host_us']:>9.2f}x {was['wall_us'] / row['wall_us']:>9.2f}x"
         else:
-            cells, ratios = [f"{row[f]:>9.0f}" for f in FIELDS], ""
+            cells, ratios = [f"{_cell(row[f]):>9}" for f in FIELDS], ""
         print(f"{stage:<6} {kind:<7} " + " ".join(cells) + ratios)
 
 
