@@ -272,8 +272,13 @@ def adam(params: Iterable[torch.nn.Parameter], device: torch.device, **options: 
 
     On CUDA the fused implementation, whose step is one kernel per chunk of parameters
     instead of a chain of foreach kernels: small batches are bound by launches.  Elsewhere
-    torch's default implementation, so CPU results stay what they were.
+    the foreach implementation: one dispatch per update rule for all parameters instead of
+    a Python loop over them, and on the CPU it runs the same per-tensor kernels in the same
+    order, so results are bit for bit torch's default (tests/test_device.py checks it).
+    CPU fused Adam is faster still but rounds differently.
     """
     if device.type == "cuda":
         options["fused"] = True
+    else:
+        options.setdefault("foreach", True)
     return torch.optim.Adam(params, **options)

@@ -52,11 +52,38 @@ def implementation(optimizer: torch.optim.Optimizer) -> tuple:
     return optimizer.defaults["fused"], optimizer.defaults["foreach"]
 
 
-def test_adam_is_fused_on_cuda_and_torchs_default_elsewhere():
+def test_adam_is_fused_on_cuda_and_foreach_elsewhere():
     params = [torch.nn.Parameter(torch.zeros(3))]
     assert implementation(adam(params, CUDA, lr=1e-3)) == (True, None)
-    assert implementation(adam(params, CPU, lr=1e-3)) == implementation(torch.optim.Adam(params, lr=1e-3)) == (None, None)
+    assert implementation(adam(params, CPU, lr=1e-3)) == (None, True)
     assert adam(params, CUDA, lr=1e-3, betas=(0.0, 0.9)).defaults["betas"] == (0.0, 0.9)
+
+
+def _adam_trajectory(make_optimizer) -> tuple[list[torch.Tensor], dict]:
+    """Parameters and Adam state after 30 steps of gradients spanning 1e-2..1e2, some parameters
+    without a gradient in a step (a supernet trains only the sampled architecture's)."""
+    generator = torch.Generator().manual_seed(0)
+    shapes = [(8, 3, 3, 3), (8,), (1, 8), (16, 8, 3, 3), (5,)]
+    params = [torch.nn.Parameter(torch.randn(shape, generator=generator)) for shape in shapes]
+    optimizer = make_optimizer(params)
+    for step in range(30):
+        for index, param in enumerate(params):
+            skipped = (index + step) % 3 == 0
+            param.grad = None if skipped else torch.randn(param.shape, generator=generator) * 10.0 ** (step % 5 - 2)
+        optimizer.step()
+    return [p.detach() for p in params], [optimizer.state[p] for p in params]
+
+
+@pytest.mark.parametrize("betas", [(0.0, 0.9), (0.5, 0.999)])
+def test_cpu_adam_is_bit_identical_to_torchs_default(betas):
+    # foreach on the CPU is a host-cost change only: the search's CPU results must not move.
+    mine = _adam_trajectory(lambda params: adam(params, CPU, lr=2e-4, betas=betas))
+    default = _adam_trajectory(lambda params: torch.optim.Adam(params, lr=2e-4, betas=betas))
+    for got, want in zip(mine[0], default[0]):
+        assert torch.equal(got, want)
+    for got, want in zip(mine[1], default[1]):
+        assert got.keys() == want.keys()
+        assert all(torch.equal(got[key], want[key]) for key in want)
 
 
 @pytest.fixture
@@ -72,15 +99,15 @@ def test_the_supernet_trainer_builds_its_optimizers_for_its_device(device, tiny_
     import autogan.roles as roles
 
     trainer = roles.SupernetTrainer(tiny_search_config.to_dict())
-    assert implementation(trainer.opt_g) == implementation(trainer.opt_d) == (None, None)
+    assert implementation(trainer.opt_g) == implementation(trainer.opt_d) == (None, True)
     # The models stay on the CPU; only the device the trainer believes in changes.
     build = roles.build_models
     monkeypatch.setattr(roles, "build_models", lambda config, space, seed, _device: build(config, space, seed, CPU))
     trainer.device = torch.device(device)
     before = backend_state()
     trainer._build()
-    fused = True if device == "cuda" else None
-    assert implementation(trainer.opt_g) == implementation(trainer.opt_d) == (fused, None)
+    expected = (True, None) if device == "cuda" else (None, True)
+    assert implementation(trainer.opt_g) == implementation(trainer.opt_d) == expected
     assert backend_state() == ((True, "tf32", "tf32") if device == "cuda" else before)
 
 
