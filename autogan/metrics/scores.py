@@ -110,20 +110,35 @@ def _check_semidefinite(name: str, eigenvalues: torch.Tensor) -> None:
         )
 
 
-def _trace_sqrt_product(sigma1: torch.Tensor, sigma2: torch.Tensor) -> torch.Tensor:
-    """``tr((S1 S2)^(1/2))`` for positive semi-definite ``S1``, ``S2``, from symmetric eigendecompositions.
+def _covariance_factor(sigma: torch.Tensor) -> torch.Tensor:
+    """A ``(D, D)`` matrix ``R`` with ``R R^T = sigma``, for a positive semi-definite ``sigma``.
 
-    ``S1 S2`` is similar to ``A = S1^(1/2) S2 S1^(1/2)``, which is symmetric and positive
-    semi-definite, so the trace is the sum of the square roots of ``A``'s (real, non-negative)
-    eigenvalues.  ``eigh`` and ``eigvalsh`` are stable where a general ``sqrtm`` of the
-    non-symmetric product is not, and they run on whatever device the matrices are on.
+    Cholesky's ``L`` when ``sigma`` is positive definite (the reward's 5,000 samples in 2,048
+    dimensions): about half the time of an eigendecomposition on a CPU, far less on a GPU.  A
+    singular ``sigma`` (fewer samples than dimensions, dead units) has none, and gets
+    ``V diag(sqrt(w))`` from ``eigh`` instead, with rounding-level negative ``w`` read as zeros.
     """
-    w1, v1 = torch.linalg.eigh(sigma1)
-    _check_semidefinite("sigma1", w1)
-    root1 = (v1 * w1.clamp_min(0.0).sqrt()) @ v1.mT  # (D, D) S1^(1/2)
-    product = root1 @ sigma2 @ root1
+    factor, info = torch.linalg.cholesky_ex(sigma)
+    if info.item() == 0:
+        return factor
+    eigenvalues, eigenvectors = torch.linalg.eigh(sigma)
+    _check_semidefinite("sigma1", eigenvalues)
+    return eigenvectors * eigenvalues.clamp_min(0.0).sqrt()
+
+
+def _trace_sqrt_product(sigma1: torch.Tensor, sigma2: torch.Tensor) -> torch.Tensor:
+    """``tr((S1 S2)^(1/2))`` for positive semi-definite ``S1``, ``S2``, from a symmetric eigenproblem.
+
+    With ``S1 = R R^T``, ``S1 S2 = R (R^T S2)`` has the eigenvalues of ``A = R^T S2 R``, which is
+    symmetric and positive semi-definite, so the trace is the sum of the square roots of ``A``'s
+    (real, non-negative) eigenvalues.  ``eigvalsh`` of ``A`` is stable where a general ``sqrtm``
+    of the non-symmetric product is not, and all of it runs on whatever device the matrices are on.
+    """
+    factor = _covariance_factor(sigma1)
+    product = factor.mT @ sigma2 @ factor
     product = (product + product.mT) / 2  # symmetric up to rounding; eigvalsh reads one triangle
-    return _spectrum("sigma1^(1/2) sigma2 sigma1^(1/2)", product).sqrt().sum()
+    # A negative eigenvalue of A beyond rounding is one of sigma2 (on the span of sigma1).
+    return _spectrum("sigma2", product).sqrt().sum()
 
 
 def frechet_distance(
@@ -137,8 +152,8 @@ def frechet_distance(
 ) -> float:
     """Fréchet distance ``|mu1-mu2|^2 + tr(S1 + S2 - 2 (S1 S2)^(1/2))``, in float64 on ``device``.
 
-    The trace of the square root comes from eigenvalues (see ``_trace_sqrt_product``), in
-    torch, so an evaluator computes it on its GPU.  ``device`` defaults to the inputs' device
+    The trace of the square root comes from a Cholesky factor and eigenvalues (see
+    ``_trace_sqrt_product``), in torch, so an evaluator computes it on its GPU.  ``device`` defaults to the inputs' device
     when they are tensors, else to this process's current GPU if it has already used CUDA,
     else the CPU.  When an eigensolver does not converge, ``eps`` is added to both diagonals,
     as the TTUR and pytorch-fid implementations do for their ``sqrtm``.  Non-finite inputs,

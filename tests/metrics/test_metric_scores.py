@@ -200,7 +200,7 @@ def test_fid_square_root_runs_in_torch_float64_on_the_requested_device_not_in_sc
 
     class RecordEigensolvers(TorchFunctionMode):
         def __torch_function__(self, func, types, args=(), kwargs=None):
-            if func in (torch.linalg.eigh, torch.linalg.eigvalsh):
+            if func in (torch.linalg.cholesky_ex, torch.linalg.eigh, torch.linalg.eigvalsh):
                 seen.append((args[0].device, args[0].dtype))
             return func(*args, **(kwargs or {}))
 
@@ -210,6 +210,27 @@ def test_fid_square_root_runs_in_torch_float64_on_the_requested_device_not_in_sc
         fid = frechet_distance(a.mu, a.sigma, b.mu, b.sigma, device="cpu")
     assert fid == pytest.approx(eigen_fid(a.mu, a.sigma, b.mu, b.sigma), rel=1e-8)
     assert seen and all(where == (torch.device("cpu"), torch.float64) for where in seen), seen
+
+
+@pytest.mark.parametrize("samples", [40, 400])
+def test_fid_agrees_with_scipy_sqrtm_whether_sigma1_is_singular_or_not(samples):
+    # 40 samples in 64 dimensions: sigma1 has no Cholesky factor and the eigendecomposition takes over.
+    rng = np.random.default_rng(16)
+    a = compute_statistics(rng.normal(size=(samples, 64)) @ rng.normal(scale=0.3, size=(64, 64)))
+    b = compute_statistics(rng.normal(loc=0.2, size=(samples, 64)))
+    decompositions = []
+    from torch.overrides import TorchFunctionMode
+
+    class RecordEigh(TorchFunctionMode):
+        def __torch_function__(self, func, types, args=(), kwargs=None):
+            if func is torch.linalg.eigh:
+                decompositions.append(func)
+            return func(*args, **(kwargs or {}))
+
+    with RecordEigh():
+        fid = frechet_distance(a.mu, a.sigma, b.mu, b.sigma)
+    assert bool(decompositions) == (samples <= 64)
+    assert fid == pytest.approx(scipy_sqrtm_fid(a.mu, a.sigma, b.mu, b.sigma), rel=1e-6)
 
 
 def test_fid_of_tensor_statistics_matches_numpy_statistics():
@@ -240,7 +261,7 @@ def test_fid_on_cuda_matches_the_cpu_and_is_the_default_once_this_process_uses_c
 
     class RecordEigensolvers(TorchFunctionMode):
         def __torch_function__(self, func, types, args=(), kwargs=None):
-            if func in (torch.linalg.eigh, torch.linalg.eigvalsh):
+            if func in (torch.linalg.cholesky_ex, torch.linalg.eigh, torch.linalg.eigvalsh):
                 seen.append(args[0].device.type)
             return func(*args, **(kwargs or {}))
 
