@@ -182,7 +182,6 @@ def exported_config(checkpoint: dict[str, Any], checkpoint_path: Path, generator
     from search_spaces import Architecture
 
     from autogan.nn import generator_cost
-    from autogan.search._ranking import autogan_vector
 
     args = dict(checkpoint["model"]["generator"])
     arch = Architecture.from_dict(args["arch"])
@@ -194,7 +193,7 @@ def exported_config(checkpoint: dict[str, Any], checkpoint_path: Path, generator
     return {
         "format": EXPORT_FORMAT,
         "version": EXPORT_VERSION,
-        "architecture": {"canonical": str(arch), "autogan_vector": autogan_vector(arch)},
+        "architecture": {"canonical": str(arch), "autogan_vector": _autogan_vector(arch)},
         "generator": args,
         "widths": {"channels": int(args["ch"]), "bottom_width": int(args["bottom_width"])},
         "latent": {"dim": int(args["latent_dim"]), "distribution": "standard normal (truncate for typicality)"},
@@ -244,6 +243,13 @@ def _score(checkpoint: dict[str, Any], evaluation: dict[str, Any]) -> dict[str, 
         if evaluation.get("extractor") == "inception-v3"
         else f"the {evaluation.get('extractor')} extractor's features (not comparable with Inception numbers)",
     }
+
+
+def _autogan_vector(arch) -> list[int] | None:
+    try:
+        return list(arch.to_autogan_vector())
+    except ValueError:  # a cell outside the published space has no such form
+        return None
 
 
 def verification_latents(latent_dim: int) -> torch.Tensor:
