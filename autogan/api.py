@@ -179,8 +179,9 @@ class TrainedGenerator(nn.Module):
 
     def __init__(self, generator: nn.Module, info: dict[str, Any]):
         super().__init__()
-        self.generator = generator.eval()
+        self.generator = generator
         self.info = info
+        self.eval()
 
     @property
     def arch(self) -> Architecture:

@@ -204,3 +204,18 @@ def test_a_damaged_export_is_refused_with_one_clear_error(damage, checkpoint, sp
         needle = "do not fit its config.json"
     with pytest.raises(UserError, match=needle):
         autogan.load_generator(out)
+
+
+def test_the_readmes_onnx_example_needs_only_onnxruntime(checkpoint, tmp_path):
+    """README's ONNX snippet, as written, in a process where importing torch or autogan fails."""
+    import re
+    import subprocess
+    import sys
+
+    export_generator(checkpoint, tmp_path / "exported", onnx=True)
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    snippet = re.search(r"<!-- onnx-example: start -->\s*```python\n(.*?)```", readme, re.S).group(1)
+    blocker = "import sys\nfor name in ('torch', 'autogan', 'search_spaces'):\n    sys.modules[name] = None\n"
+    check = "\nassert images.shape == (16, 1, 16, 16) and -1 <= images.min() and images.max() <= 1\n"
+    done = subprocess.run([sys.executable, "-c", blocker + snippet + check], cwd=tmp_path, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
