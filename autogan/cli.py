@@ -29,6 +29,7 @@ COMMAND_MODULES = (
     "autogan.commands.compare",
     "autogan.commands.retrain",
     "autogan.commands.sample",
+    "autogan.commands.export",
 )
 
 EXIT_USAGE = 2

@@ -48,7 +48,7 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
-    from autogan.retrain import load_retrain_config, retrain
+    from autogan.retrain import retrain
 
     run_dirs = [item for item in args.inputs if not _OVERRIDE.match(item)]
     overrides = [item for item in args.inputs if _OVERRIDE.match(item)] + list(args.set)
@@ -60,13 +60,7 @@ def run(args) -> int:
             raise UserError("--resume continues a retrain with its recorded config; drop the other arguments")
         result = retrain(None, None, Path(args.resume), resume=True, g_steps=_extension(overrides))
     else:
-        arch, note, base, default_out = _choose_architecture(args, run_dir)
-        config_source = args.config
-        if config_source is None and base:
-            config_source = _preset_for(base["data"]["dataset"])
-        config = load_retrain_config(config_source, overrides, base=base if args.config is None else None)
-        config, note = _skip_semantics_for(args, config, base, overrides, note)
-        out = Path(args.out) if args.out else default_out
+        config, arch, out, note = plan_retrain(args, run_dir, overrides)
         result = retrain(config, arch, out, source_note=note)
     _print_result(result, as_json=args.json)
     return 0
@@ -86,6 +80,23 @@ def _extension(overrides: list[str]) -> int | None:
     if not value.isdigit() or int(value) < 1:
         raise UserError(f"--resume with train.g_steps={value}: give a whole number of G steps, e.g. train.g_steps=1200")
     return int(value)
+
+
+def plan_retrain(args, run_dir: Path | None, overrides: list[str]):
+    """``(config, arch, out dir, note)`` of a new retrain; ``args`` has rank, arch, autogan_vector, config, out.
+
+    ``autogan.retrain`` (the Python API) plans through here too, so both choose alike.
+    """
+    from autogan.retrain import load_retrain_config
+
+    arch, note, base, default_out = _choose_architecture(args, run_dir)
+    config_source = args.config
+    if config_source is None and base:
+        config_source = _preset_for(base["data"]["dataset"])
+    config = load_retrain_config(config_source, overrides, base=base if args.config is None else None)
+    config, note = _skip_semantics_for(args, config, base, overrides, note)
+    out = Path(args.out) if args.out else default_out
+    return config, arch, out, note
 
 
 def _choose_architecture(args, run_dir: Path | None):
