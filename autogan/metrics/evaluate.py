@@ -95,7 +95,8 @@ def evaluate_generator(
     fid = None
     if reference is not None:
         try:
-            fid = fid_from_statistics(compute_statistics(features), reference)
+            # The matrix square root on the extractor's device: on a GPU evaluator, not the host's CPU.
+            fid = fid_from_statistics(compute_statistics(features), reference, device=getattr(extractor, "device", None))
         except MetricError as exc:
             logger.warning("evaluate_generator: FID failed (%s); scoring as nan", exc)
             fid = math.nan
