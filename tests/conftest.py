@@ -4,6 +4,9 @@ import os
 import tempfile
 
 import pytest
+import torch
+
+from torch_probes import precision_flags
 
 # Trained models (the digits classifier) go to a private cache, never the user's; set at
 # import so that subprocesses started by tests (CLI runs, Ray workers) inherit it.
@@ -21,3 +24,12 @@ def ray_session():
         RayBackend(num_cpus=2)  # the embedded instance as a search starts it: no dashboard, loopback only
     yield ray
     ray.shutdown()
+
+
+@pytest.fixture
+def tf32_on():
+    """The switches as configure_backends leaves them on CUDA with run.tf32=true (settable on any build)."""
+    before = precision_flags()
+    torch.backends.cuda.matmul.fp32_precision = torch.backends.cudnn.conv.fp32_precision = "tf32"
+    yield
+    torch.backends.cuda.matmul.fp32_precision, torch.backends.cudnn.conv.fp32_precision = before

@@ -12,6 +12,8 @@ import os
 import pytest
 import torch
 
+from torch_probes import precision_flags
+
 from autogan.device import choose_device, describe_workers, ieee_float32, place_worker
 from autogan.errors import ConfigError
 
@@ -87,18 +89,6 @@ def test_the_workers_line_groups_alike_workers():
     assert describe_workers(workers) == (
         "trainer cuda:0 (NVIDIA H200), Ray GPUs [0] on node-a; 2 evaluators cuda:0 (NVIDIA H200), Ray GPUs [0] on node-a"
     )
-
-
-def precision_flags() -> tuple[str, str]:
-    return torch.backends.cuda.matmul.fp32_precision, torch.backends.cudnn.conv.fp32_precision
-
-
-@pytest.fixture
-def tf32_on():
-    before = precision_flags()
-    torch.backends.cuda.matmul.fp32_precision = torch.backends.cudnn.conv.fp32_precision = "tf32"
-    yield
-    torch.backends.cuda.matmul.fp32_precision, torch.backends.cudnn.conv.fp32_precision = before
 
 
 def test_ieee_float32_holds_inside_and_restores_run_tf32_after(tf32_on):

@@ -2,21 +2,9 @@
 
 from __future__ import annotations
 
-import pytest
 import torch
 
-
-def precision_flags() -> tuple[str, str]:
-    return torch.backends.cuda.matmul.fp32_precision, torch.backends.cudnn.conv.fp32_precision
-
-
-@pytest.fixture
-def tf32_on():
-    """The switches as configure_backends leaves them on CUDA with run.tf32=true (settable on any build)."""
-    before = precision_flags()
-    torch.backends.cuda.matmul.fp32_precision = torch.backends.cudnn.conv.fp32_precision = "tf32"
-    yield
-    torch.backends.cuda.matmul.fp32_precision, torch.backends.cudnn.conv.fp32_precision = before
+from torch_probes import precision_flags
 
 
 def test_the_inception_forward_runs_in_ieee_float32_under_run_tf32(metrics_inception_extractor, tf32_on):

@@ -7,6 +7,8 @@ import torch
 
 from autogan.nn import Discriminator
 
+from torch_probes import top_level_aten_ops
+
 
 @pytest.mark.parametrize("stage,width,blocks", [(1, 8, 1), (2, 16, 2), (3, 32, 3)])
 def test_each_stage_runs_only_its_blocks(stage, width, blocks):
@@ -65,21 +67,6 @@ def test_seeded_and_global_rng_untouched():
         assert torch.equal(first, second), name
 
 
-def _top_level_aten_ops(call) -> int:
-    """Aten ops dispatched by ``call()`` itself, not nested in another aten op: each is a launch on a GPU."""
-    from torch.profiler import profile
-
-    with profile() as prof:
-        call()
-    count = 0
-    for event in prof.events():
-        parent = event.cpu_parent
-        while parent is not None and not parent.name.startswith("aten::"):
-            parent = parent.cpu_parent
-        count += event.name.startswith("aten::") and parent is None
-    return count
-
-
 def _reference_spectral_norm(weight: torch.Tensor, u: torch.Tensor, v: torch.Tensor, eps: float):
     """One power iteration and the normalized weight, as torch's spectral_norm writes them (F.normalize)."""
     import torch.nn.functional as F
@@ -113,7 +100,7 @@ def test_a_spectral_norm_training_forward_dispatches_at_most_15_ops():
     D = Discriminator(df=8, seed=5)
     conv = D.staged[1].c1
     conv.weight  # first access outside the count
-    assert _top_level_aten_ops(lambda: conv.weight) <= 15
+    assert top_level_aten_ops(lambda: conv.weight) <= 15
 
 
 def test_spectral_norm_graphs_survive_later_power_iterations():

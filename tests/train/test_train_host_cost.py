@@ -8,27 +8,15 @@ from __future__ import annotations
 
 import pytest
 import torch
-from torch.profiler import profile
 
 from autogan.device import adam
 from autogan.nn import Discriminator, SupernetGenerator
 from autogan.train import one_stage_step
 from search_spaces import AUTOGAN_TOP1, SearchSpace
 
+from torch_probes import top_level_aten_ops
+
 CPU = torch.device("cpu")
-
-
-def top_level_aten_ops(call) -> int:
-    """Aten ops dispatched from Python or the autograd engine, not nested in another aten op."""
-    with profile() as prof:
-        call()
-    count = 0
-    for event in prof.events():
-        parent = event.cpu_parent
-        while parent is not None and not parent.name.startswith("aten::"):
-            parent = parent.cpu_parent
-        count += event.name.startswith("aten::") and parent is None
-    return count
 
 
 @pytest.fixture(scope="module")
