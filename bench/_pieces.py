@@ -51,6 +51,14 @@ def run_logged(command: list[str], log_path: Path, *, nice: int = 0) -> str:
     return out_path.read_text()
 
 
+def retrain_command(out: Path, arch: str, preset: str, seed: int, overrides: list[str]) -> list[str]:
+    """``autogan retrain`` of ``arch`` into ``out``, or its resume where an earlier run left it."""
+    if (out / "config.toml").exists():
+        return cli("retrain", "--resume", str(out), "--json")
+    return cli("retrain", "--arch", arch, "--config", preset, "--out", str(out), "--json",
+               f"run.seed={seed}", *[f"--set={o}" for o in overrides])
+
+
 def read_json(path: Path) -> Any:
     return json.loads(path.read_text()) if path.exists() else None
 

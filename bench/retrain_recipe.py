@@ -37,7 +37,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from _pieces import CACHE_ROOT, ROOT, Scheduler, cli, log, read_json, run_logged, spread_order, write_json
+from _pieces import CACHE_ROOT, ROOT, Scheduler, log, read_json, retrain_command, run_logged, spread_order, write_json
 
 RESULTS = ROOT / "bench" / "results"
 PIECES = RESULTS / "retrain_recipe"
@@ -93,13 +93,7 @@ def trajectory_piece(arch: str, seed: int, steps: int) -> dict[str, Any]:
         return cached
     out = CACHE / key
     started = time.time()
-    if (out / "config.toml").exists():
-        command = cli("retrain", "--resume", str(out), "--json")
-    else:
-        command = cli(
-            "retrain", "--arch", arch, "--config", PRESET, "--out", str(out), "--json",
-            f"run.seed={seed}", f"--set=train.g_steps={steps}", *[f"--set={o}" for o in OVERRIDES],
-        )
+    command = retrain_command(out, arch, PRESET, seed, [f"train.g_steps={steps}", *OVERRIDES])
     run_logged(command, CACHE / "logs" / f"retrain-{key}.log", nice=5)
     train_minutes = (time.time() - started) / 60
     rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines() if line.strip()]

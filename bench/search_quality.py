@@ -40,7 +40,7 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
-from _pieces import CACHE_ROOT, ROOT, Scheduler, cli, log, read_json, run_logged, spread_order, write_json
+from _pieces import CACHE_ROOT, ROOT, Scheduler, cli, log, retrain_command, read_json, run_logged, spread_order, write_json
 
 RESULTS = ROOT / "bench" / "results"
 PIECES = RESULTS / "search_quality"
@@ -146,13 +146,7 @@ def retrain_piece(arch: str, seed: int) -> dict[str, Any]:
         return cached
     out = CACHE / "retrains" / key
     started = time.time()
-    if (out / "config.toml").exists():
-        command = cli("retrain", "--resume", str(out), "--json")
-    else:
-        command = cli(
-            "retrain", "--arch", arch, "--config", RETRAIN_PRESET, "--out", str(out), "--json",
-            f"run.seed={seed}", *[f"--set={o}" for o in (*RETRAIN_EVAL, LEGACY_G_BATCH)],
-        )
+    command = retrain_command(out, arch, RETRAIN_PRESET, seed, [*RETRAIN_EVAL, LEGACY_G_BATCH])
     result = json.loads(run_logged(command, CACHE / "logs" / f"retrain-{key}.log"))
     final = result["final"]
     piece = {
