@@ -42,6 +42,9 @@ def register(subparsers) -> None:
     )
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="a config override (repeatable)")
     parser.add_argument("--out", metavar="DIR", help="retrain directory (default RUN_DIR/retrain/arch-<its AutoGAN vector>, or retrain/arch-... without RUN_DIR)")
+    parser.add_argument("--inherit", action="store_true",
+                        help="with RUN_DIR: start G and D from the search's final supernet weights for the architecture "
+                        "(fine-tuning, train.init_from=RUN_DIR) instead of a fresh initialization")
     parser.add_argument("--resume", metavar="DIR", help="continue a retrain directory after a crash or stop")
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
     parser.set_defaults(func=run)
@@ -60,6 +63,11 @@ def run(args) -> int:
             raise UserError("--resume continues a retrain with its recorded config; drop the other arguments")
         result = retrain(None, None, Path(args.resume), resume=True, g_steps=_extension(overrides))
     else:
+        if args.inherit:
+            if run_dir is None:
+                raise UserError("--inherit takes the weights of RUN_DIR's supernet: pass the search's RUN_DIR, "
+                                "e.g. autogan retrain runs/NAME --rank 1 --inherit")
+            overrides.append(f"train.init_from={json.dumps(str(run_dir))}")
         config, arch, out, note = plan_retrain(args, run_dir, overrides)
         result = retrain(config, arch, out, source_note=note)
     _print_result(result, as_json=args.json)

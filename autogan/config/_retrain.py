@@ -44,6 +44,9 @@ class RetrainTrainConfig:
     ema_decay: float = 0.999
     ema_start: int = 0  # G steps before which the EMA is an exact copy (BigGAN: about 1,000)
     ortho_reg: float = 0.0  # BigGAN's beta (about 1e-4); 0 switches it off
+    # A search's run directory: start G and D from its final supernet's weights for this
+    # architecture (fine-tuning inherited weights) instead of a fresh initialization; "" for none.
+    init_from: str = ""
     bf16: bool = False  # CUDA only
     channels_last: bool = False  # CUDA only
 

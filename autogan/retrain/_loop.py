@@ -141,8 +141,16 @@ class Retrainer:
         train = config.train
         self.g_args = generator_args(config, arch)
         self.d_args = discriminator_args(config, arch)
-        self.generator = build_generator(self.g_args).to(self.device)
-        self.discriminator = build_discriminator(self.d_args).to(self.device)
+        self.generator = build_generator(self.g_args)
+        self.discriminator = build_discriminator(self.d_args)
+        if train.init_from:
+            from autogan.retrain._inherit import inherited_state
+
+            g_state, d_state = inherited_state(train.init_from, arch, self.g_args, self.d_args)
+            self.generator.load_state_dict(g_state)
+            self.discriminator.load_state_dict(d_state)
+        self.generator.to(self.device)
+        self.discriminator.to(self.device)
         if train.channels_last and self.device.type == "cuda":
             to_channels_last(self.generator, self.discriminator)
         betas = (float(train.beta1), float(train.beta2))
