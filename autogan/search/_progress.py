@@ -2,7 +2,13 @@
 
 A log (``ray job logs``, CI, nohup) gets no bar, so a heartbeat thread writes a line at most every
 ``every`` seconds, also in the middle of a long iteration: where the run stands, how long the
-current phase has taken, the D-step and reward rates, and an ETA from the recent iterations.
+current phase has taken, the D-step and reward rates, and an ETA.
+
+The ETA sums over stages (iterations left in the stage) x (that stage's time an iteration): the
+mean of the stage's own recent iterations, since a 32 px stage-3 iteration takes several times a
+16 px stage-2 one.  A stage not timed yet is estimated from the nearest timed stage, scaled by the
+ratio of their step costs (``stage_costs``, by default the output's pixel count), and the line says
+so until that stage's first iteration ends.  The beam and final re-scoring phases are not counted.
 """
 
 from __future__ import annotations
@@ -14,14 +20,32 @@ from typing import Any
 
 from autogan.log import logger
 
-RECENT = 3  # iterations whose mean duration predicts the rest; later stages are slower than early ones
+RECENT = 3  # a stage's iterations whose mean duration predicts the rest of that stage
 
 
 class Progress:
-    def __init__(self, stage_iterations: list[int], done_iterations: int, *, interactive: bool | None, every: float):
+    def __init__(
+        self,
+        stage_iterations: list[int],
+        done_iterations: int,
+        *,
+        interactive: bool | None,
+        every: float,
+        stage_costs: list[float] | None = None,
+    ):
+        """``stage_costs``: the relative cost of a policy iteration's step at each stage
+        (``autogan.search._stage_cost.stage_step_macs``); None: the pixel count, 4x a stage."""
         from tqdm.auto import tqdm
 
+        if stage_costs is None:
+            stage_costs = [4.0**stage for stage in range(1, len(stage_iterations) + 1)]
+        if len(stage_costs) != len(stage_iterations) or not all(c > 0 for c in stage_costs):
+            raise ValueError(
+                f"Progress: stage_costs={list(stage_costs)!r} must hold one positive cost per stage "
+                f"({len(stage_iterations)}); pass None for the pixel-count default"
+            )
         self.stage_iterations = stage_iterations
+        self.stage_costs = [float(c) for c in stage_costs]
         self.total = sum(stage_iterations)
         self.done = done_iterations
         self.interactive = sys.stderr.isatty() if interactive is None else interactive
@@ -29,7 +53,7 @@ class Progress:
         self.started = time.monotonic()
         self.d_steps = 0
         self.rewards = 0
-        self.durations: list[float] = []
+        self.stage_durations: dict[int, list[float]] = {}
         self.where = "starting"
         self.phase_started = self.started
         self._last_line = self.started
@@ -59,7 +83,7 @@ class Progress:
             self.done += 1
             self.d_steps += int(row.get("d_steps") or 0)
             self.rewards += rewards
-            self.durations.append(float(row["seconds"]))
+            self.stage_durations.setdefault(int(row["stage"]), []).append(float(row["seconds"]))
         self.bar.set_postfix_str(self._rates(), refresh=False)
         self.bar.update(1)
 
@@ -93,11 +117,41 @@ class Progress:
     def _eta(self) -> str:
         if self.done >= self.total:
             return "policy iterations done"
-        if not self.durations:
-            return "ETA after the first iteration"
-        recent = self.durations[-RECENT:]
-        remaining = (self.total - self.done) * sum(recent) / len(recent)
-        return f"ETA {_duration(remaining)} (policy iterations left: {self.total - self.done})"
+        left = self._left_per_stage()
+        remaining, estimated = 0.0, []
+        for stage, count in enumerate(left, start=1):
+            if count == 0:
+                continue
+            per_iteration, measured = self._per_iteration(stage)
+            if per_iteration is None:
+                return "ETA after the first iteration"
+            remaining += count * per_iteration
+            if not measured:
+                estimated.append(stage)
+        if not estimated:
+            return f"ETA {_duration(remaining)} (policy iterations left: {self.total - self.done})"
+        stages = f"stage {estimated[0]}" if len(estimated) == 1 else "stages " + ", ".join(map(str, estimated))
+        return f"ETA ~{_duration(remaining)} (estimated for {stages}; policy iterations left: {self.total - self.done})"
+
+    def _left_per_stage(self) -> list[int]:
+        left, start = [], 0
+        for count in self.stage_iterations:
+            left.append(max(0, min(count, start + count - self.done)))
+            start += count
+        return left
+
+    def _per_iteration(self, stage: int) -> tuple[float | None, bool]:
+        """A stage's seconds per iteration, and whether they were measured on that stage."""
+        own = self.stage_durations.get(stage)
+        if own:
+            recent = own[-RECENT:]
+            return sum(recent) / len(recent), True
+        timed = sorted(self.stage_durations, key=lambda s: (s > stage, abs(s - stage)))  # earlier stages first
+        if not timed:
+            return None, False
+        source = timed[0]
+        rate, _ = self._per_iteration(source)
+        return rate * self.stage_costs[stage - 1] / self.stage_costs[source - 1], False
 
     def _line(self) -> None:
         logger.info("%s", self.describe())
