@@ -25,6 +25,7 @@ from autogan.search._reporting import Reporter, best_scored, iteration_row
 from autogan.search._resources import check_inputs, wait_for_resources, wait_for_workers
 from autogan.search._resume import NOTHING_COMMITTED, drop_uncommitted_iterations, position, reusable_evaluations
 from autogan.search._schedule import Schedule, start_of_run
+from autogan.search._stage_cost import stage_step_macs
 from autogan.search._scoring import Scorer, shareable
 from autogan.search._setup import connect_backend, make_controller, start_evaluators, start_trainer
 from autogan.search._trainer import MAX_RECOVERIES, PinnedTrainer
@@ -122,7 +123,8 @@ class Search:
 
     def run(self) -> list[RankedArchitecture]:
         self.tracker = Progress(self.schedule.stage_iterations, self.progress_state["global_iteration"],
-                                interactive=self.progress, every=self.progress_every)
+                                interactive=self.progress, every=self.progress_every,
+                                stage_costs=stage_step_macs(self.space, self.config.model, self.config.data.channels))
         try:
             while self.progress_state["phase"] != "done":
                 stage = self.progress_state["stage"]
