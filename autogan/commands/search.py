@@ -90,7 +90,7 @@ def run(args) -> int:
     record = RunRecord.open(run_dir)
     top_k = record.config().search.top_k
     top = [r.to_dict() for r in ranking[:top_k]]
-    learning = stage_learning(record.iterations())
+    learning = stage_learning(record.iterations(), record.evaluations())
     if args.json:
         print(json.dumps({"run_dir": str(run_dir), "top": top, "learning": [s.to_dict() for s in learning]}, indent=2))
         return 0

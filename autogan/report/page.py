@@ -124,7 +124,7 @@ def _basis_text(ranking: Sequence[RankedArchitecture], reward_name: str) -> str:
 def _learning_table(summary: RunSummary) -> str:
     from autogan.learning import stage_learning
 
-    stages = stage_learning(summary.iterations)
+    stages = stage_learning(summary.iterations, summary.evaluations)
     if not stages:
         return ""
     seconds: dict[int, float] = {}
@@ -135,16 +135,26 @@ def _learning_table(summary: RunSummary) -> str:
         f"<td class=\"num\">{_pair(s.entropy_first, s.entropy_last)}</td>"
         f"<td class=\"num\">{'-' if s.entropy_drop is None else f'{-100 * s.entropy_drop:+.0f}%'}</td>"
         f"<td class=\"num\">{_pair(s.reward_first, s.reward_last)}</td>"
-        f"<td class=\"num\">{'-' if s.reward_rise is None else f'{s.reward_rise:+.3f}'}</td>"
-        f"<td class=\"num\">{_minutes(seconds.get(s.stage))}</td></tr>"
+        f"<td class=\"num\">{_rise(s)}</td>"
+        f"<td class=\"num\">{_minutes(seconds.get(s.stage))}</td><td>{esc(s.verdict)}</td></tr>"
         for s in stages
     )
     return (
         "<h3>Did the policy learn?</h3><p class=\"meta\">Per stage, the first and the last iteration: a learning "
-        "controller's entropy falls while the mean reward of its proposals rises.</p>"
+        "controller's entropy falls while the mean reward of its proposals rises. Verdict: <i>learned</i> when the "
+        "entropy fell by at least 10% and the mean reward rose by more than its noise (two standard errors of the "
+        "difference, from the two iterations' rewards); <i>flat</i> when the entropy fell but the reward did not "
+        "rise beyond its noise; <i>exploring</i> when the entropy fell by less than 10%.</p>"
         "<table><thead><tr><th>stage</th><th>iterations</th><th>entropy first → last</th><th>change</th>"
-        "<th>mean reward first → last</th><th>change</th><th>time (policy iterations)</th></tr></thead><tbody>" + rows + "</tbody></table>"
+        "<th>mean reward first → last</th><th>change</th><th>time (policy iterations)</th><th>verdict</th></tr></thead><tbody>" + rows + "</tbody></table>"
     )
+
+
+def _rise(stage) -> str:
+    if stage.reward_rise is None:
+        return "-"
+    noise = "" if stage.reward_noise is None else f" (noise ±{stage.reward_noise:.3f})"
+    return f"{stage.reward_rise:+.3f}{noise}"
 
 
 def _minutes(seconds: float | None) -> str:
