@@ -79,3 +79,29 @@ def test_json_and_text_carry_the_learning_table_with_a_verdict_per_stage(capsys,
     text = _inspect(capsys, synthetic_run)
     for stage in expected:
         assert f"  {stage.describe()}" in text.splitlines()
+
+
+def test_report_headers_and_table_show_each_architecture_size_and_the_width(synthetic_run):
+    from autogan.report import load_run, rank, render_html
+
+    summary = load_run(synthetic_run)
+    ranking, what = rank(summary)
+    page = render_html(summary, ranking[:2], what)
+    assert "the derived generator at the retrain width of preset &#x27;digits&#x27; (ch 32, latent 64)" in page
+    for entry in ranking[:2]:
+        cost = generator_cost(entry.arch, 32, 64, 4, 1)
+        size = f"{cost.params / 1e3:.1f}k params, {cost.macs / 1e9:.3f} GMACs at ch 32"
+        (header,) = [line for line in page.splitlines() if line.startswith(f"<h3>#{entry.rank} ")]
+        assert size in header
+        assert f'<td class="num">{cost.params / 1e3:.1f}k</td><td class="num">{cost.macs / 1e9:.3f}</td>' in page
+
+
+def test_report_learning_table_has_a_verdict_column(synthetic_run):
+    from autogan.report import load_run, rank, render_html
+
+    summary = load_run(synthetic_run)
+    page = render_html(summary, *rank(summary))
+    table = page[page.index("<h3>Did the policy learn?"):]
+    table = table[: table.index("</table>")]
+    assert "<th>verdict</th>" in table
+    assert [row.split("<td>")[-1].split("</td>")[0] for row in table.split("<tr>")[2:]] == ["exploring", "learned", "flat"]
