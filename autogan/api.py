@@ -89,7 +89,8 @@ def search(
     if progress_every < 0:
         raise UserError(f"progress_every={progress_every:g}: must be 0 (no progress lines) or more seconds")
     ranking = run_search(run_config, run_dir, resume=resume, progress_every=progress_every)
-    learning = stage_learning(RunRecord.open(run_dir).iterations())
+    record = RunRecord.open(run_dir)
+    learning = stage_learning(record.iterations(), record.evaluations())
     return SearchResult(run_dir, tuple(ranking), tuple(learning))
 
 

@@ -3,6 +3,9 @@
 The plot is best-so-far reward against evaluations, one line per run: the reward of the best full
 architecture scored so far, after each scored architecture. Only full architectures count (a prefix's
 reward is on another scale), and the final re-scoring is left out: it re-scores, it does not search.
+Full architectures are scored only from the last stage on, so each curve starts there
+(``best_so_far_first_evaluation``) and the chart shades the evaluations before it. Runs whose curves
+are equal (the same seed and controller repeat exactly) get distinct dashes and markers and a note.
 """
 
 from __future__ import annotations
@@ -18,10 +21,13 @@ from typing import Any, Sequence
 from autogan.config import REWARD_SYMBOLS
 from autogan.errors import UserError
 from autogan.learning import stage_learning
-from autogan.plots import Chart, Series, chart_svg
+from autogan.plots import Chart, Series, Span, chart_svg
 
 CSV_COLUMNS = ("run", "controller", "reward", "seed", "status", "evaluations", "best_reward", "top1", "top1_reward", "top1_basis",
+               "top1_params", "top1_gmacs", "size_ch", "size_preset",
                "retrained_fid", "retrained_is", "retrained_g_step", "retrained_g_steps")
+LINESTYLES = ("-", "--", ":", "-.")
+MARKERS = ("o", "s", "^", "D", "v", "x")
 
 
 @dataclass
@@ -37,11 +43,19 @@ class RunComparison:
     top1: str | None
     top1_reward: float | None
     top1_basis: str | None  # "final" (re-scored on the final supernet) or "during-run"
+    top1_params: int | None = None  # the top-1's derived generator at the retrain width (size_ch, size_preset)
+    top1_gmacs: float | None = None
+    size_ch: int | None = None
+    size_preset: str | None = None
     retrained_fid: float | None = None
     retrained_is: float | None = None
     retrained_g_step: int | None = None  # below the recipe's g_steps while that retraining still runs
     retrained_g_steps: int | None = None
-    best_so_far: list[float | None] = field(default_factory=list)
+    # From the first full-architecture evaluation on (evaluation number best_so_far_first_evaluation,
+    # counted from 1): earlier evaluations score prefixes only, so there is no best full reward yet.
+    best_so_far: list[float] = field(default_factory=list)
+    best_so_far_first_evaluation: int | None = None
+    best_so_far_identical_to: list[str] = field(default_factory=list)  # other runs with this very curve
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -61,7 +75,7 @@ def best_so_far(evaluations: Sequence[dict[str, Any]], num_cells: int) -> list[f
 
 
 def compare_runs(paths: Sequence[Path | str]) -> list[RunComparison]:
-    from autogan.report import load_run, rank
+    from autogan.report import architecture_size, load_run, rank, retrain_width
     from autogan.retrain import latest_retrain_score
 
     if not paths:
@@ -85,15 +99,34 @@ def compare_runs(paths: Sequence[Path | str]) -> list[RunComparison]:
             top1=None if top is None else str(top.arch),
             top1_reward=None if top is None else top.mean_reward,
             top1_basis=None if top is None else top.basis,
-            best_so_far=best_so_far(searched, summary.num_cells),
         )
-        row.best_reward = next((v for v in reversed(row.best_so_far) if v is not None), None)
+        curve = best_so_far(searched, summary.num_cells)
+        first = next((i for i, v in enumerate(curve) if v is not None), None)
+        if first is not None:
+            row.best_so_far, row.best_so_far_first_evaluation = curve[first:], first + 1
+            row.best_reward = curve[-1]
+        if top is not None:
+            size = architecture_size(top.arch, retrain_width(config))
+            row.top1_params, row.top1_gmacs, row.size_ch, row.size_preset = (
+                size["params"], size["gmacs"], size["ch"], size["preset"])
         retrained = latest_retrain_score(summary.path, row.top1) if row.top1 else None
         if retrained:
             row.retrained_fid, row.retrained_is = retrained.fid, retrained.is_mean
             row.retrained_g_step, row.retrained_g_steps = retrained.g_step, retrained.g_steps
         rows.append(row)
+    for group in identical_groups(rows):
+        for row in group:
+            row.best_so_far_identical_to = [r.run for r in group if r is not row]
     return rows
+
+
+def identical_groups(rows: Sequence[RunComparison]) -> list[list[RunComparison]]:
+    """Runs whose best-so-far curves are equal, point for point: drawn, they would cover each other."""
+    groups: dict[tuple, list[RunComparison]] = {}
+    for row in rows:
+        if row.best_so_far:
+            groups.setdefault((row.best_so_far_first_evaluation, tuple(row.best_so_far)), []).append(row)
+    return [group for group in groups.values() if len(group) > 1]
 
 
 def to_csv(rows: Sequence[RunComparison]) -> str:
@@ -111,35 +144,67 @@ def to_csv(rows: Sequence[RunComparison]) -> str:
 
 
 def format_table(rows: Sequence[RunComparison]) -> str:
-    header = ["run", "controller", "reward", "seed", "evals", "best reward", "entropy change/stage", "top-1 reward", "retrained FID",
-              "top-1"]
+    header = ["run", "controller", "reward", "seed", "evals", "best reward", "entropy change/stage", "top-1 reward", "top-1 size",
+              "retrained FID", "top-1"]
     body = [[Path(r.run).name, r.controller, r.reward, str(r.seed), str(r.evaluations), _number(r.best_reward),
-             " ".join(_percent(v) for v in r.entropy_drop_per_stage) or "-", _top1_reward(r), _retrained(r), r.top1 or "-"]
+             " ".join(_percent(v) for v in r.entropy_drop_per_stage) or "-", _top1_reward(r), _size(r), _retrained(r),
+             r.top1 or "-"]
             for r in rows]
     widths = [max(len(line[i]) for line in [header, *body]) for i in range(len(header))]
     lines = ["  ".join(cell.ljust(width) for cell, width in zip(line, widths)).rstrip() for line in [header, *body]]
-    return "\n".join(lines)
+    return "\n".join([*lines, *_footnotes(rows)])
+
+
+def _size(row: RunComparison) -> str:
+    from autogan.report import size_text
+
+    if row.top1_params is None:
+        return "-"
+    return f"{size_text({'params': row.top1_params, 'gmacs': row.top1_gmacs})} at ch {row.size_ch}"
+
+
+def _footnotes(rows: Sequence[RunComparison]) -> list[str]:
+    presets = sorted({r.size_preset for r in rows if r.size_preset})
+    notes = [f"top-1 size: parameters and GMACs per image of its derived generator at the retrain width of preset "
+             f"{', '.join(map(repr, presets))}"] if presets else []
+    if identical_note(rows):
+        notes.append(f"best-so-far curves: {identical_note(rows)}")
+    return notes
 
 
 def best_so_far_chart(rows: Sequence[RunComparison]) -> Chart:
+    starts = [r.best_so_far_first_evaluation for r in rows if r.best_so_far_first_evaluation is not None]
+    spans = []
+    if starts and min(starts) > 1:
+        spans.append(Span(0, min(starts) - 0.5, "earlier stages: prefixes only"))
     return Chart(
         title="Best full-architecture reward found so far",
-        xlabel="architectures evaluated",
+        xlabel="architectures evaluated (all stages; full architectures are scored from the last stage on)",
         ylabel=_reward_axis(rows),
         series=[Series(f"{Path(r.run).name} ({r.controller}, seed {r.seed})",
-                       [(i + 1, v) for i, v in enumerate(r.best_so_far)]) for r in rows],
+                       [(r.best_so_far_first_evaluation + i, v) for i, v in enumerate(r.best_so_far)],
+                       linestyle=LINESTYLES[n % len(LINESTYLES)], marker=MARKERS[n % len(MARKERS)])
+                for n, r in enumerate(rows)],
         step=True,
+        spans=spans,
+        note=identical_note(rows),
     )
+
+
+def identical_note(rows: Sequence[RunComparison]) -> str:
+    """``2 runs identical: a, b`` for each group of runs with equal curves; empty when there is none."""
+    return "; ".join(f"{len(group)} runs identical: {', '.join(Path(r.run).name for r in group)}"
+                     for group in identical_groups(rows))
 
 
 def render_html(rows: Sequence[RunComparison]) -> str:
     head = "".join(f"<th>{html.escape(h)}</th>" for h in
                    ("run", "controller", "reward", "seed", "status", "evaluations", "best reward", "entropy change per stage",
-                    "top-1 (reward)", "retrained FID / IS", "top-1 architecture"))
+                    "top-1 (reward)", "top-1 size", "retrained FID / IS", "top-1 architecture"))
     body = "".join(
         "<tr>" + "".join(f"<td>{html.escape(str(cell))}</td>" for cell in (
             Path(r.run).name, r.controller, r.reward, r.seed, r.status, r.evaluations, _number(r.best_reward),
-            " ".join(_percent(v) for v in r.entropy_drop_per_stage) or "-", _top1_reward(r),
+            " ".join(_percent(v) for v in r.entropy_drop_per_stage) or "-", _top1_reward(r), _size(r),
             _retrained(r, with_is=True), r.top1 or "-")) + "</tr>"
         for r in rows
     )
@@ -157,7 +222,10 @@ figure {{ margin: 1.5em 0; max-width: 760px; }}
 <p>{len(rows)} runs. Evaluations count the architectures each search scored, without the final re-scoring.
 The top-1 reward is {html.escape(_basis_phrase(rows))}.
 Each run's rewards are measured on its own supernet, so they rank within a run; across runs, the retrained FID
-(<code>autogan retrain RUN --rank 1</code>) is the comparable number.</p>
+(<code>autogan retrain RUN --rank 1</code>) is the comparable number. The top-1 size counts its derived generator
+at the retrain width (the preset of the run's dataset). In the plot, full architectures are scored only from the
+last stage on, so the curves start there; the shaded evaluations before scored prefixes only.
+{html.escape(identical_note(rows) + ": their lines coincide and are told apart by dashes and markers") if identical_note(rows) else ""}</p>
 <table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>
 <figure>{chart_svg(best_so_far_chart(rows))}</figure>
 </body></html>

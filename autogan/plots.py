@@ -24,6 +24,8 @@ class Series:
     color: str | None = None
     dashed: bool = False
     scatter: bool = False  # dots, not a line: e.g. each architecture's reward
+    linestyle: str | None = None  # overrides ``dashed``: e.g. ":" so that equal lines stay told apart
+    marker: str | None = None  # drawn at about ``MARKS_PER_LINE`` points, offset per series
 
 
 @dataclass(frozen=True)
@@ -34,6 +36,17 @@ class Marker:
     kind: str
     text: str = ""
 
+
+@dataclass(frozen=True)
+class Span:
+    """A shaded x range with a label: e.g. the evaluations before any full architecture was scored."""
+
+    start: float
+    end: float
+    text: str = ""
+
+
+MARKS_PER_LINE = 8
 
 MARKER_STYLES = {"reset": {"color": "#e53e3e", "linestyle": "--", "linewidth": 1.2},
                  "stage": {"color": "#a0aec0", "linestyle": "-", "linewidth": 0.9}}
@@ -47,6 +60,8 @@ class Chart:
     series: list[Series] = field(default_factory=list)
     markers: Sequence[Marker] = ()
     step: bool = False  # best-so-far curves are steps, not slopes
+    spans: Sequence[Span] = ()
+    note: str = ""  # a line inside the axes, e.g. that some series coincide
 
 
 def chart_svg(chart: Chart, *, width: float = 6.4, height: float = 3.2) -> str:
@@ -73,9 +88,14 @@ def chart_svg(chart: Chart, *, width: float = 6.4, height: float = 3.2) -> str:
                 xs, ys = zip(*segment)
                 plot = axes.step if chart.step else axes.plot
                 kwargs = {"where": "post"} if chart.step else {}
+                if series.marker:
+                    # Offset per series, so the marks of two equal lines fall at different points.
+                    every = max(1, len(segment) // MARKS_PER_LINE)
+                    kwargs["markevery"] = (index * every // max(1, len(chart.series)) % every, every)
                 # A lone point would be invisible as a line.
-                (line,) = plot(xs, ys, color=color, linestyle="--" if series.dashed else "-", linewidth=1.6,
-                               marker="o" if len(segment) == 1 else None, markersize=3,
+                (line,) = plot(xs, ys, color=color, linestyle=series.linestyle or ("--" if series.dashed else "-"),
+                               linewidth=1.6, marker=series.marker or ("o" if len(segment) == 1 else None),
+                               markersize=4 if series.marker else 3, markerfacecolor="none" if series.marker else None,
                                label=series.label if number == 0 else None, **kwargs)
                 line.set_gid(f"series-{index}-{number}")
                 drawn += len(segment)
@@ -87,6 +107,16 @@ def chart_svg(chart: Chart, *, width: float = 6.4, height: float = 3.2) -> str:
             if marker.text:
                 axes.annotate(marker.text, (marker.x, 1.0), xycoords=("data", "axes fraction"), xytext=(2, -9),
                               textcoords="offset points", fontsize=7, color=MARKER_STYLES.get(marker.kind, {}).get("color"))
+        for number, span in enumerate(chart.spans):
+            axes.axvspan(span.start, span.end, color="#edf2f7", zorder=0, gid=f"span-{number}")
+            if span.text:
+                axes.annotate(span.text, ((span.start + span.end) / 2, 0.5), xycoords=("data", "axes fraction"),
+                              ha="center", va="center", rotation=90, fontsize=7, color="#4a5568")
+        if chart.spans:
+            axes.set_xlim(left=min(span.start for span in chart.spans))
+        if chart.note:
+            axes.text(0.99, 0.02, chart.note, ha="right", va="bottom", transform=axes.transAxes, fontsize=7,
+                      color="#4a5568", gid="note")
         if not drawn:
             axes.text(0.5, 0.5, "no finite values yet", ha="center", va="center", transform=axes.transAxes, color="#666666")
         axes.set_title(chart.title, loc="left", fontsize=10)

@@ -30,7 +30,8 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
-    from autogan.report import format_table, load_run, rank, ranking_rows, write_report
+    from autogan.learning import stage_learning
+    from autogan.report import format_table, load_run, rank, ranking_rows, retrain_width, write_report
 
     if args.top is not None and args.top < 1:
         raise UserError(f"--top {args.top}: must be at least 1")
@@ -45,6 +46,9 @@ def run(args) -> int:
         in_report = shown if args.top is not None else ranking[: summary.config.search.top_k]
         path = write_report(summary, in_report, what, args.report)
         logger.info("report written to %s", path)
+    width = retrain_width(summary.config)
+    rows = ranking_rows(shown, width=width, run_dir=summary.path)
+    learning = stage_learning(summary.iterations, summary.evaluations)
     if args.json:
         payload = {
             "run_dir": str(summary.path),
@@ -53,7 +57,11 @@ def run(args) -> int:
             "resets": summary.resets,
             "workers": (summary.state or {}).get("workers"),
             "warnings": summary.notes,
-            "architectures": ranking_rows(shown),
+            # Each architecture's "size" is its derived generator at this width, per image.
+            "size_width": {"preset": width.preset, "ch": width.ch, "latent_dim": width.latent_dim,
+                           "bottom_width": width.bottom_width, "out_channels": width.out_channels},
+            "learning": [stage.to_dict() for stage in learning],
+            "architectures": rows,
         }
         if args.report:
             payload["report"] = str(args.report)
@@ -67,12 +75,27 @@ def run(args) -> int:
     if summary.workers:
         print(f"workers: {summary.workers}")
     if shown:
-        print(format_table(ranking_rows(shown)))
+        print(f"size: parameters and GMACs per image of each derived generator {width.describe()}")
+        print(format_table(rows))
+        for row in rows:
+            if row["retrained"]:
+                print(f"retrained rank {row['rank']}: {_retrained_line(summary.path, row['arch'])}")
     else:
         print("no architecture has a valid reward yet")
+    if learning:
+        print("did the policy learn? (learned: entropy fell >= 10% and the mean reward rose beyond its noise)")
+        for stage in learning:
+            print(f"  {stage.describe()}")
     if args.report:
         print(f"report: {args.report}")
     return 0
+
+
+def _retrained_line(run_dir, arch: str) -> str:
+    from autogan.retrain import latest_retrain_score
+
+    score = latest_retrain_score(run_dir, arch)
+    return f"{score.describe()} in {score.out_dir}"
 
 
 def _watch(args) -> int:

@@ -95,12 +95,12 @@ def plan_retrain(args, run_dir: Path | None, overrides: list[str]):
 
     ``autogan.retrain`` (the Python API) plans through here too, so both choose alike.
     """
-    from autogan.retrain import load_retrain_config
+    from autogan.retrain import load_retrain_config, retrain_preset_for
 
     arch, note, base, default_out = _choose_architecture(args, run_dir)
     config_source = args.config
     if config_source is None and base:
-        config_source = _preset_for(base["data"]["dataset"])
+        config_source = retrain_preset_for(base["data"]["dataset"])
     config = load_retrain_config(config_source, overrides, base=base if args.config is None else None)
     config, note = _skip_semantics_for(args, config, base, overrides, note)
     out = Path(args.out) if args.out else default_out
@@ -123,6 +123,7 @@ def _choose_architecture(args, run_dir: Path | None):
         if run_dir is None:
             raise UserError("--rank N needs the search's RUN_DIR, e.g. autogan retrain runs/NAME --rank 1")
         from autogan.report import load_run, rank
+        from autogan.retrain import run_retrain_base
 
         summary = load_run(run_dir)
         ranking, what = rank(summary)
@@ -139,17 +140,7 @@ def _choose_architecture(args, run_dir: Path | None):
                 f"{args.rank} now is '{entry.arch}' (provisional); wait for the search to end, or retrain that "
                 f"architecture with --arch '{entry.arch}'"
             )
-        run_config = summary.config
-        # Retraining keeps the run's data and output geometry; the recipe comes from the preset.
-        base = {
-            "data": {
-                "dataset": run_config.data.dataset,
-                "root": run_config.data.root,
-                "download": run_config.data.download,
-                "channels": run_config.data.channels,
-            },
-            "model": {"bottom_width": run_config.model.bottom_width, "skip_semantics": run_config.model.skip_semantics},
-        }
+        base = run_retrain_base(summary.config)
         note = f"rank {args.rank} of {run_dir} (mean reward {entry.mean_reward:.4f} over {entry.evaluations} evaluations)"
         return entry.arch, note, base, run_dir / "retrain" / architecture_slug(entry.arch)
     if run_dir is not None:
@@ -178,12 +169,6 @@ def _skip_semantics_for(args, config, base, overrides: list[str], note: str):
     if wanted is None or wanted == config.model.skip_semantics:
         return config, note
     return replace(config, model=replace(config.model, skip_semantics=wanted)), f"{note}; skip semantics {wanted!r}"
-
-
-def _preset_for(dataset: str) -> str | None:
-    from autogan.retrain import retrain_preset_names
-
-    return dataset if dataset in retrain_preset_names() else None
 
 
 def _print_result(result, *, as_json: bool) -> None:

@@ -86,11 +86,13 @@ def run(args) -> int:
         raise UserError(_os_error_line(exc, run_dir)) from None
     from autogan.learning import stage_learning
     from autogan.record import RunRecord
+    from autogan.report import ranking_rows, retrain_width, size_text
 
     record = RunRecord.open(run_dir)
     top_k = record.config().search.top_k
-    top = [r.to_dict() for r in ranking[:top_k]]
-    learning = stage_learning(record.iterations())
+    width = retrain_width(record.config())
+    top = ranking_rows(ranking[:top_k], width=width)
+    learning = stage_learning(record.iterations(), record.evaluations())
     if args.json:
         print(json.dumps({"run_dir": str(run_dir), "top": top, "learning": [s.to_dict() for s in learning]}, indent=2))
         return 0
@@ -102,12 +104,12 @@ def run(args) -> int:
         f"top {len(top)} architectures ("
         + (f"{REWARD_NAMES[record.config().search.reward]} reward re-scored on the final supernet, mean +- std over seeds"
            if final else "mean reward over their evaluations during the run")
-        + "):"
+        + f"; size per image {width.describe()}):"
     )
     for row in top:
         vector = " ".join(map(str, row["autogan_vector"])) if row["autogan_vector"] else "-"
         spread = f"+- {row['std_reward']:.3f} (n={row['evaluations']})" if row["evaluations"] > 1 else "(n = 1)"
-        print(f"  {row['rank']:>2}. reward {row['mean_reward']:.3f} {spread}  [{vector}]  {row['arch']}")
+        print(f"  {row['rank']:>2}. reward {row['mean_reward']:.3f} {spread}  {size_text(row['size'])}  [{vector}]  {row['arch']}")
     print(f"run directory: {run_dir}")
     print(f"inspect: autogan inspect {run_dir}    retrain: autogan retrain {run_dir} --rank 1")
     return 0

@@ -17,6 +17,7 @@ from autogan.naming import architecture_slug
 from autogan.report.architecture import architecture_svg
 from autogan.report.charts import search_charts
 from autogan.report.run import RunSummary, finite_or_none
+from autogan.report.size import params_text, retrain_width, size_text
 from autogan.report.svg import esc
 from autogan.report.table import ranking_rows, reward_text, vector_text
 from autogan.retrain._results import latest_retrain_score
@@ -49,7 +50,8 @@ def render_html(
     refresh_seconds: float | None = None,
 ) -> str:
     """The whole report as one HTML string; with ``refresh_seconds``, a live run's page reloads itself."""
-    rows = ranking_rows(ranking)
+    width = retrain_width(summary.config)
+    rows = ranking_rows(ranking, width=width)
     live = refresh_seconds is not None and summary.live and summary.status != "done"
     reward_name = REWARD_NAMES[summary.config.search.reward]
     parts = [
@@ -65,7 +67,8 @@ def render_html(
         f"{len(summary.resets)} dynamic resets · controller {esc(summary.config.search.controller)} · "
         f"dataset {esc(summary.config.data.dataset)}</p>",
         *(f'<p class="meta warning"><b>Warning:</b> {esc(note)}</p>' for note in summary.notes),
-        f"<h2>Ranked architectures</h2><p class=\"meta\">Ranked: {esc(what)}, {esc(_basis_text(ranking, reward_name))}.</p>",
+        f"<h2>Ranked architectures</h2><p class=\"meta\">Ranked: {esc(what)}, {esc(_basis_text(ranking, reward_name))}. "
+        f"Size: parameters and GMACs per image of the derived generator {esc(width.describe())}.</p>",
         _ranking_table(rows),
         _learning_table(summary),
         "<h2>Architectures</h2>",
@@ -76,9 +79,10 @@ def render_html(
     ]
     if not ranking:
         parts.append('<p class="meta">No architecture has a valid reward yet.</p>')
-    for entry in ranking[:diagrams]:
+    for entry, row in zip(ranking[:diagrams], rows):
         parts.append('<div class="arch-block">')
-        parts.append(f"<h3>#{entry.rank} · reward {reward_text(entry.to_dict())} · <code>{esc(entry.arch)}</code></h3>")
+        parts.append(f"<h3>#{entry.rank} · reward {reward_text(row)} · {esc(size_text(row['size']))} at ch {width.ch} · "
+                     f"<code>{esc(entry.arch)}</code></h3>")
         retrained = latest_retrain_score(summary.path, entry.arch)
         if retrained is not None:
             parts.append(f'<p class="meta">Retrained stand-alone: {esc(retrained.describe())} '
@@ -124,7 +128,7 @@ def _basis_text(ranking: Sequence[RankedArchitecture], reward_name: str) -> str:
 def _learning_table(summary: RunSummary) -> str:
     from autogan.learning import stage_learning
 
-    stages = stage_learning(summary.iterations)
+    stages = stage_learning(summary.iterations, summary.evaluations)
     if not stages:
         return ""
     seconds: dict[int, float] = {}
@@ -135,16 +139,26 @@ def _learning_table(summary: RunSummary) -> str:
         f"<td class=\"num\">{_pair(s.entropy_first, s.entropy_last)}</td>"
         f"<td class=\"num\">{'-' if s.entropy_drop is None else f'{-100 * s.entropy_drop:+.0f}%'}</td>"
         f"<td class=\"num\">{_pair(s.reward_first, s.reward_last)}</td>"
-        f"<td class=\"num\">{'-' if s.reward_rise is None else f'{s.reward_rise:+.3f}'}</td>"
-        f"<td class=\"num\">{_minutes(seconds.get(s.stage))}</td></tr>"
+        f"<td class=\"num\">{_rise(s)}</td>"
+        f"<td class=\"num\">{_minutes(seconds.get(s.stage))}</td><td>{esc(s.verdict)}</td></tr>"
         for s in stages
     )
     return (
         "<h3>Did the policy learn?</h3><p class=\"meta\">Per stage, the first and the last iteration: a learning "
-        "controller's entropy falls while the mean reward of its proposals rises.</p>"
+        "controller's entropy falls while the mean reward of its proposals rises. Verdict: <i>learned</i> when the "
+        "entropy fell by at least 10% and the mean reward rose by more than its noise (two standard errors of the "
+        "difference, from the two iterations' rewards); <i>flat</i> when the entropy fell but the reward did not "
+        "rise beyond its noise; <i>exploring</i> when the entropy fell by less than 10%.</p>"
         "<table><thead><tr><th>stage</th><th>iterations</th><th>entropy first → last</th><th>change</th>"
-        "<th>mean reward first → last</th><th>change</th><th>time (policy iterations)</th></tr></thead><tbody>" + rows + "</tbody></table>"
+        "<th>mean reward first → last</th><th>change</th><th>time (policy iterations)</th><th>verdict</th></tr></thead><tbody>" + rows + "</tbody></table>"
     )
+
+
+def _rise(stage) -> str:
+    if stage.reward_rise is None:
+        return "-"
+    noise = "" if stage.reward_noise is None else f" (noise ±{stage.reward_noise:.3f})"
+    return f"{stage.reward_rise:+.3f}{noise}"
 
 
 def _minutes(seconds: float | None) -> str:
@@ -162,13 +176,14 @@ def _pair(first: float | None, last: float | None) -> str:
 def _ranking_table(rows: Sequence[dict[str, Any]]) -> str:
     head = (
         "<table class=\"ranking\"><thead><tr><th>rank</th><th>architecture</th><th>AutoGAN vector</th>"
-        "<th>mean reward ± std</th><th>evaluated</th><th>stage</th></tr></thead><tbody>"
+        "<th>mean reward ± std</th><th>evaluated</th><th>stage</th><th>params</th><th>GMACs</th></tr></thead><tbody>"
     )
     body = "".join(
         f"<tr><td class=\"num\">{r['rank']}</td><td><code>{esc(r['arch'])}</code></td>"
         f"<td><code>{esc(vector_text(r['autogan_vector']))}</code></td>"
         f"<td class=\"num\">{reward_text(r)}</td>"
-        f"<td class=\"num\">{r['evaluations']}</td><td class=\"num\">{r['stage']}</td></tr>"
+        f"<td class=\"num\">{r['evaluations']}</td><td class=\"num\">{r['stage']}</td>"
+        f"<td class=\"num\">{params_text(r['size']['params'])}</td><td class=\"num\">{r['size']['gmacs']:.3f}</td></tr>"
         for r in rows
     )
     return head + body + "</tbody></table>"

@@ -24,6 +24,7 @@ from autogan.retrain._checkpoint import (
 from autogan.retrain._directory import RetrainDirectory
 from autogan.retrain._loop import RetrainResult, Retrainer, learning_rate, retrain
 from autogan.retrain._results import RetrainScore, latest_retrain_score
+from autogan.retrain._plan import default_retrain_config, retrain_preset_for, run_retrain_base
 from autogan.retrain._models import build_discriminator, build_generator, discriminator_args, generator_args
 from autogan.retrain._sampling import truncated_latents
 from autogan.retrain._scoring import Evaluation, Scorer, score_checkpoint, truncation_sweep
@@ -41,6 +42,7 @@ __all__ = [
     "Scorer",
     "build_discriminator",
     "build_generator",
+    "default_retrain_config",
     "discriminator_args",
     "generator_args",
     "generator_from_checkpoint",
@@ -49,7 +51,9 @@ __all__ = [
     "load_retrain_checkpoint",
     "load_retrain_config",
     "retrain",
+    "retrain_preset_for",
     "retrain_preset_names",
+    "run_retrain_base",
     "score_checkpoint",
     "truncated_latents",
     "truncation_sweep",

@@ -6,6 +6,7 @@ import json
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from search_spaces import Architecture
 
@@ -31,6 +32,11 @@ class RetrainScore:
         """The sample grid of this evaluation's generator, when the retraining wrote one."""
         path = self.out_dir / "samples" / f"step{self.g_step:06d}.png"
         return path if path.is_file() else None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"fid": self.fid, "is_mean": self.is_mean, "g_step": self.g_step, "g_steps": self.g_steps,
+                "finished": self.finished, "samples": self.samples, "extractor": self.extractor,
+                "out_dir": str(self.out_dir)}
 
     def describe(self) -> str:
         # Which features and how many samples: a digits-classifier FID is no Inception FID, and a

@@ -67,7 +67,7 @@ def test_rows_name_controller_seed_and_what_each_search_found(runs):
         record = RunRecord.open(path)
         evaluations = [e for e in record.evaluations() if e["kind"] != "rescore"]
         full = [e["reward"] for e in evaluations if e["stage"] == 3 and e["reward"] is not None]
-        assert row.evaluations == len(evaluations) == len(row.best_so_far)
+        assert row.evaluations == len(evaluations) == row.best_so_far_first_evaluation - 1 + len(row.best_so_far)
         assert row.best_reward == max(full)
         assert row.top1 == str(AUTOGAN_TOP1) and row.status == "done"
         assert len(row.entropy_drop_per_stage) == 3 and all(d > 0 for d in row.entropy_drop_per_stage)
@@ -103,7 +103,7 @@ def test_cli_writes_csv_html_and_json(runs, tmp_path):
     assert done.returncode == 0, done.stderr
     payload = json.loads(done.stdout)
     assert [r["controller"] for r in payload] == ["rnn", "random", "tpe"]
-    assert all(len(r["best_so_far"]) == r["evaluations"] for r in payload)
+    assert all(r["best_so_far_first_evaluation"] - 1 + len(r["best_so_far"]) == r["evaluations"] for r in payload)
     html = page.read_text()
     assert html.count("<svg") == 1 and all(f"({name}, seed {seed})" in html for seed, name in enumerate(["rnn", "random", "tpe"]))
     assert html == render_html(compare_runs(runs))  # deterministic: a rewrite with the same data is identical
