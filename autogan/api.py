@@ -134,7 +134,9 @@ def retrain(
         out=None if out is None else str(out),
     )
     plan, chosen, out_dir, note = plan_retrain(choice, run_dir, list(overrides))
-    return run_retrain(plan, chosen, out_dir, source_note=note, progress=progress)
+    from autogan.inherit import inherited_state
+
+    return run_retrain(plan, chosen, out_dir, source_note=note, progress=progress, inherit=inherited_state)
 
 
 def load_generator(

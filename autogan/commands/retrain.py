@@ -51,6 +51,7 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
+    from autogan.inherit import inherited_state
     from autogan.retrain import retrain
 
     run_dirs = [item for item in args.inputs if not _OVERRIDE.match(item)]
@@ -61,7 +62,7 @@ def run(args) -> int:
     if args.resume:
         if run_dir or args.rank is not None or args.arch or args.autogan_vector or args.config or args.out:
             raise UserError("--resume continues a retrain with its recorded config; drop the other arguments")
-        result = retrain(None, None, Path(args.resume), resume=True, g_steps=_extension(overrides))
+        result = retrain(None, None, Path(args.resume), resume=True, g_steps=_extension(overrides), inherit=inherited_state)
     else:
         if args.inherit:
             if run_dir is None:
@@ -69,7 +70,7 @@ def run(args) -> int:
                                 "e.g. autogan retrain runs/NAME --rank 1 --inherit")
             overrides.append(f"train.init_from={json.dumps(str(run_dir))}")
         config, arch, out, note = plan_retrain(args, run_dir, overrides)
-        result = retrain(config, arch, out, source_note=note)
+        result = retrain(config, arch, out, source_note=note, inherit=inherited_state)
     _print_result(result, as_json=args.json)
     return 0
 

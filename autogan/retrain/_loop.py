@@ -6,7 +6,7 @@ import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import torch
 
@@ -29,6 +29,10 @@ SEED_STREAM = 13
 SEED_GRID = 15
 # Seconds between progress lines where there is no progress bar (a log: nohup, CI, a Ray job).
 PROGRESS_EVERY = 60.0
+
+
+# Reads the weights a retraining starts from (``train.init_from``): (run_dir, arch, g_args, d_args) -> (G, D states).
+Inherit = Callable[[str, Architecture, dict[str, Any], dict[str, Any]], tuple[dict[str, Any], dict[str, Any]]]
 
 
 def learning_rate(base: float, g_step: int, total: int, decay: bool) -> float:
@@ -77,6 +81,7 @@ def retrain(
     progress: bool | None = None,
     source_note: str = "",
     g_steps: int | None = None,
+    inherit: Inherit | None = None,
 ) -> RetrainResult:
     """Train ``arch`` from scratch (or resume ``out_dir``) and return the final and best scores.
 
@@ -95,7 +100,7 @@ def retrain(
             directory.remove_dead_temporaries()
             if g_steps is not None and g_steps != config.train.g_steps:
                 config = _extended(directory, config, g_steps)
-        trainer = Retrainer(directory, config, arch, progress=progress)
+        trainer = Retrainer(directory, config, arch, progress=progress, inherit=inherit)
         if resume:
             trainer.restore()
         return trainer.run()
@@ -128,7 +133,17 @@ def _extended(directory: RetrainDirectory, config: RetrainConfig, g_steps: int) 
 class Retrainer:
     """Trains ``arch`` from scratch into a locked ``directory``; ``restore`` continues from its latest checkpoint."""
 
-    def __init__(self, directory: RetrainDirectory, config: RetrainConfig, arch: Architecture, *, progress: bool | None = None):
+    def __init__(
+        self,
+        directory: RetrainDirectory,
+        config: RetrainConfig,
+        arch: Architecture,
+        *,
+        progress: bool | None = None,
+        inherit: Inherit | None = None,
+    ):
+        """``inherit(run_dir, arch, g_args, d_args) -> (G state, D state)`` reads the weights that
+        ``train.init_from`` names (``autogan.inherit.inherited_state``)."""
         from autogan.train import EMA, OrthogonallyRegularized, StepOptions, get_loss, to_channels_last
 
         self.directory = directory
@@ -144,9 +159,12 @@ class Retrainer:
         self.generator = build_generator(self.g_args)
         self.discriminator = build_discriminator(self.d_args)
         if train.init_from:
-            from autogan.retrain._inherit import inherited_state
-
-            g_state, d_state = inherited_state(train.init_from, arch, self.g_args, self.d_args)
+            if inherit is None:
+                raise UserError(
+                    f"train.init_from={train.init_from}: this caller cannot read a search's weights; "
+                    "retrain with `autogan retrain` or `autogan.retrain`, which can"
+                )
+            g_state, d_state = inherit(train.init_from, arch, self.g_args, self.d_args)
             self.generator.load_state_dict(g_state)
             self.discriminator.load_state_dict(d_state)
         self.generator.to(self.device)

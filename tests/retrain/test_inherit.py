@@ -41,6 +41,7 @@ def _supernet(run_dir):
 
 
 def test_the_retrainer_starts_from_the_supernets_weights_for_its_architecture(searched, tmp_path):
+    from autogan.inherit import inherited_state
     from autogan.nn import Generator
     from autogan.retrain._directory import RetrainDirectory
     from autogan.retrain._loop import Retrainer
@@ -53,7 +54,7 @@ def test_the_retrainer_starts_from_the_supernets_weights_for_its_architecture(se
     outputs = {}
     for name, extra in (("inherited", [f"train.init_from='{run_dir}'"]), ("fresh", [])):
         config = load_retrain_config("digits", MATCHING + extra)
-        retrainer = Retrainer(RetrainDirectory(tmp_path / name), config, arch)
+        retrainer = Retrainer(RetrainDirectory(tmp_path / name), config, arch, inherit=inherited_state)
         with torch.no_grad():
             outputs[name] = retrainer.generator.eval()(z)
             ema = retrainer.ema.model.eval()(z)
@@ -80,3 +81,14 @@ def test_inherit_retrains_a_run_rank_end_to_end(searched, tmp_path, capsys):
     assert main(["retrain", str(run_dir), "--rank", "1", "--inherit", "--out", str(out), *[f"--set={o}" for o in MATCHING]]) == 0
     capsys.readouterr()
     assert load_retrain_config(str(out / "config.toml"), []).train.init_from == str(run_dir)
+
+
+def test_a_retrainer_without_a_reader_refuses_init_from_in_one_line(searched, tmp_path):
+    from autogan.errors import UserError
+    from autogan.retrain._directory import RetrainDirectory
+    from autogan.retrain._loop import Retrainer
+
+    run_dir, arch = searched
+    config = load_retrain_config("digits", MATCHING + [f"train.init_from='{run_dir}'"])
+    with pytest.raises(UserError, match="cannot read a search's weights"):
+        Retrainer(RetrainDirectory(tmp_path / "r"), config, arch)

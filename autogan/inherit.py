@@ -1,5 +1,8 @@
 """Weights a retraining inherits from a search: its final supernet's generator path and discriminator.
 
+It reads a search's record, so it lives above both ``autogan.search`` and ``autogan.retrain``
+(retraining never imports the search); the callers that start a retraining hand it in.
+
 Fine-tuning inherited weights is how one-shot NAS estimates a candidate cheaply (the candidate is
 copied out of the supernet and trained on for a while); retraining from them also measures how
 much of the supernet's training a stand-alone network keeps.
