@@ -92,6 +92,8 @@ def trajectory_piece(arch: str, seed: int, steps: int) -> dict[str, Any]:
     if cached is not None:
         return cached
     out = CACHE / key
+    # A resumed run is timed only over the steps this process trains.
+    timed_from = _checkpointed_step(out)
     started = time.time()
     command = retrain_command(out, arch, PRESET, seed, [f"train.g_steps={steps}", *OVERRIDES])
     run_logged(command, CACHE / "logs" / f"retrain-{key}.log", nice=5)
@@ -106,9 +108,19 @@ def trajectory_piece(arch: str, seed: int, steps: int) -> dict[str, Any]:
         "trajectory": trajectory,
         "resampled": resample(out / "checkpoints" / "latest.pt"),
         "train_minutes": train_minutes,
+        "timed_from_step": timed_from,
     }
     write_json(path, piece)
     return piece
+
+
+def _checkpointed_step(out: Path) -> int:
+    latest = out / "checkpoints" / "latest.pt"
+    if not latest.exists():
+        return 0
+    from autogan.retrain import load_retrain_checkpoint
+
+    return int(load_retrain_checkpoint(latest)["step"])
 
 
 def resample(checkpoint: Path) -> list[dict[str, Any]]:
@@ -196,7 +208,8 @@ def components(values: dict[str, list[float]]) -> dict[str, Any] | None:
 
 def summarise() -> dict[str, Any]:
     pieces = cached_pieces()
-    minutes_per_step = [p["train_minutes"] / p["steps"] for p in pieces]
+    minutes_per_step = [p["train_minutes"] / (p["steps"] - p.get("timed_from_step", 0)) for p in pieces
+                        if p["steps"] > p.get("timed_from_step", 0)]
     per_step = statistics.median(minutes_per_step) if minutes_per_step else None
     recipes = []
     for steps in range(EVERY * 2, LONG_STEPS + 1, EVERY):
@@ -214,16 +227,16 @@ def summarise() -> dict[str, Any]:
             minutes = per_step * steps * SEEDS if per_step else None
             recipes.append({
                 "steps": steps, "late_window": window, "mean_fid": statistics.mean(means.values()),
-                "overall": overall, "better_half": top, "cpu_minutes_3_seeds": minutes,
-                "better_half_ratio_per_cpu_minute": (top["ratio_3_seed_mean"] / minutes
+                "overall": overall, "better_half": top, "wall_minutes_3_seeds": minutes,
+                "better_half_ratio_per_wall_minute": (top["ratio_3_seed_mean"] / minutes
                                                      if top and top["ratio_3_seed_mean"] and minutes else None),
             })
     return {
         "protocol": {"preset": PRESET, "overrides": OVERRIDES, "fingerprint": recipe_fingerprint(),
                      "pool": architecture_pool(), "resample_seeds": list(RESAMPLE_SEEDS), "samples": SAMPLES},
-        "machine": "2-core CPU, one thread per retrain, two retrains at a time (nice 5)",
+        "machine": "2-core CPU, one thread per retrain, two retrains at a time (nice 5), beside other jobs: minutes are wall time under that load",
         "pieces": len(pieces),
-        "cpu_minutes_per_1000_g_steps": per_step * 1000 if per_step else None,
+        "wall_minutes_per_1000_g_steps": per_step * 1000 if per_step else None,
         "decomposition": decomposition(pieces),
         "levelling": levelling(pieces),
         "recipes": recipes,
@@ -270,13 +283,13 @@ def levelling(pieces: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def table(summary: dict[str, Any]) -> str:
     lines = [f"retrain recipe: {summary['pieces']} runs cached; "
-             f"{summary['cpu_minutes_per_1000_g_steps'] or float('nan'):.1f} CPU minutes per 1,000 G steps ({summary['machine']})"]
+             f"{summary['wall_minutes_per_1000_g_steps'] or float('nan'):.1f} wall minutes per 1,000 G steps of a one-thread retrain ({summary['machine']})"]
     d = summary["decomposition"]
     if d:
         lines.append(f"at {d['steps']} G steps ({d['runs']} runs): FID std from evaluation sampling {d['sampling_std']:.3f}, "
                      f"checkpoint {d['checkpoint_std']:.3f}, retrain seed {d['fid']['seed_std'] if d['fid'] else float('nan'):.3f}, "
                      f"architecture {d['fid']['between_std'] if d['fid'] else float('nan'):.3f}")
-    lines.append("| steps | late evals | mean FID | seed std | between std (all) | ratio (all) | ratio (better half) | CPU min (3 seeds) |")
+    lines.append("| steps | late evals | mean FID | seed std | between std (all) | ratio (all) | ratio (better half) | minutes (3 seeds) |")
     lines.append("|---|---|---|---|---|---|---|---|")
     for r in summary["recipes"]:
         o, t = r["overall"] or {}, r["better_half"] or {}
@@ -285,7 +298,7 @@ def table(summary: dict[str, Any]) -> str:
             return "-" if x is None else f"{x:.2f}"
 
         lines.append(f"| {r['steps']} | {r['late_window']} | {r['mean_fid']:.2f} | {f(o.get('seed_std'))} | {f(o.get('between_std'))} "
-                     f"| {f(o.get('ratio_3_seed_mean'))} | {f(t.get('ratio_3_seed_mean'))} | {f(r['cpu_minutes_3_seeds'])} |")
+                     f"| {f(o.get('ratio_3_seed_mean'))} | {f(t.get('ratio_3_seed_mean'))} | {f(r['wall_minutes_3_seeds'])} |")
     return "\n".join(lines)
 
 
