@@ -122,3 +122,14 @@ def spread_order(n: int) -> list[int]:
     return order
 
 
+
+
+def run_plan(plan: Callable[["Scheduler", Any], None], args: Any) -> list[str]:
+    """``plan``'s pieces on ``args.jobs`` jobs, starting none after ``args.hours`` (if given); the failures."""
+    scheduler = Scheduler(args.jobs)
+    plan(scheduler, args)
+    hours = getattr(args, "hours", None)
+    scheduler.run(time.time() + hours * 3600 if hours else None)
+    for failure in scheduler.failures:
+        log(f"failed: {failure}")
+    return scheduler.failures

@@ -37,7 +37,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from _pieces import CACHE_ROOT, ROOT, Scheduler, log, read_json, retrain_command, run_logged, spread_order, write_json
+from _pieces import CACHE_ROOT, ROOT, Scheduler, run_plan, log, read_json, retrain_command, run_logged, spread_order, write_json
 
 RESULTS = ROOT / "bench" / "results"
 PIECES = RESULTS / "retrain_recipe"
@@ -314,11 +314,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.steps % EVERY:
         parser.error(f"--steps must be a multiple of {EVERY}, e.g. {args.steps // EVERY * EVERY or EVERY}")
     if not args.report:
-        scheduler = Scheduler(args.jobs)
-        plan(scheduler, args)
-        scheduler.run(time.time() + args.hours * 3600 if args.hours else None)
-        for failure in scheduler.failures:
-            log(f"failed: {failure}")
+        run_plan(plan, args)
     summary = summarise()
     write_json(SUMMARY, summary)
     print(table(summary))

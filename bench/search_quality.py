@@ -40,7 +40,7 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
-from _pieces import CACHE_ROOT, ROOT, Scheduler, cli, log, retrain_command, read_json, run_logged, spread_order, write_json
+from _pieces import CACHE_ROOT, ROOT, Scheduler, run_plan, cli, log, retrain_command, read_json, run_logged, spread_order, write_json
 
 RESULTS = ROOT / "bench" / "results"
 PIECES = RESULTS / "search_quality"
@@ -724,11 +724,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     if not args.report:
-        scheduler = Scheduler(args.jobs)
-        plan(scheduler, args)
-        scheduler.run(time.time() + args.hours * 3600 if args.hours else None)
-        for failure in scheduler.failures:
-            log(f"failed: {failure}")
+        run_plan(plan, args)
     summary = summarise(args)
     write_json(SUMMARY, summary)
     for path in write_best_so_far_charts(summary):
