@@ -133,3 +133,10 @@ def run_plan(plan: Callable[["Scheduler", Any], None], args: Any) -> list[str]:
     for failure in scheduler.failures:
         log(f"failed: {failure}")
     return scheduler.failures
+
+
+def publish(summary: Any, path: Path, table: Callable[[Any], str]) -> None:
+    """Write a bench's summary JSON and print its table."""
+    write_json(path, summary)
+    print(table(summary))
+    log(f"wrote {path}")

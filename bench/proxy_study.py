@@ -34,7 +34,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from _pieces import CACHE_ROOT, ROOT, Scheduler, cli, log, read_json, retrain_command, run_logged, write_json
+from _pieces import CACHE_ROOT, ROOT, Scheduler, publish, cli, log, read_json, retrain_command, run_logged, write_json
 
 import retrain_recipe
 
@@ -252,10 +252,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.smoke:
             log(f"smoke: every piece ran ({len(pool)} architectures) in {plan.pieces}" if not scheduler.failures else "smoke: FAILED")
             return 1 if scheduler.failures else 0
-    summary = summarise(args.truth_steps)
-    write_json(SUMMARY, summary)
-    print(table(summary))
-    log(f"wrote {SUMMARY}")
+    publish(summarise(args.truth_steps), SUMMARY, table)
     return 0
 
 

@@ -37,7 +37,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from _pieces import CACHE_ROOT, ROOT, Scheduler, run_plan, log, read_json, retrain_command, run_logged, spread_order, write_json
+from _pieces import CACHE_ROOT, ROOT, Scheduler, publish, run_plan, read_json, retrain_command, run_logged, spread_order, write_json
 
 RESULTS = ROOT / "bench" / "results"
 PIECES = RESULTS / "retrain_recipe"
@@ -315,10 +315,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--steps must be a multiple of {EVERY}, e.g. {args.steps // EVERY * EVERY or EVERY}")
     if not args.report:
         run_plan(plan, args)
-    summary = summarise()
-    write_json(SUMMARY, summary)
-    print(table(summary))
-    log(f"wrote {SUMMARY}")
+    publish(summarise(), SUMMARY, table)
     return 0
 
 
