@@ -6,17 +6,15 @@ for how one-stage steps stay exact for every loss, hinge included.
 
 from autogan.train._ema import EMA
 from autogan.train._losses import LOSSES, Loss, get_loss, register_loss
+from autogan.train._options import DEFAULT_OPTIONS, StepOptions, to_channels_last
 from autogan.train._regularization import OrthogonallyRegularized, orthogonal_regularization
 from autogan.train._reset import ResetMonitor
+from autogan.train._stats import StepStats
 from autogan.train._steps import (
-    DEFAULT_OPTIONS,
-    StepOptions,
-    StepStats,
     fake_gradient_scale,
     inactive_input_gradient,
     one_stage_gradients,
     one_stage_step,
-    to_channels_last,
     two_stage_step,
 )
 

@@ -38,125 +38,14 @@ how many fakes are inactive (a ``nonzero`` per merged non-symmetric step).
 from __future__ import annotations
 
 from contextlib import contextmanager, nullcontext
-from dataclasses import dataclass
-from functools import cached_property
-from typing import Callable, Iterator, Sequence
+from typing import Callable, Iterator
 
 import torch
 from torch import Tensor, nn
 
 from autogan.train._losses import Loss, get_loss
-
-
-@dataclass(frozen=True)
-class StepOptions:
-    """How a step runs; the defaults are exact float32 steps."""
-
-    bf16: bool = False  # bf16 autocast for G and D forwards; CUDA only, ignored elsewhere
-    channels_last: bool = False  # NHWC images on CUDA; convert the models with ``to_channels_last``
-    # One-stage: how fakes whose D gradient vanishes (hinge d < -1) get G's gradient.
-    # "auto": "scale" when D has ``weight_grad_scaling`` (our Discriminator), else "extra-pass";
-    # "scale": one backward, G's cotangent through those fakes, their D weight gradient zeroed;
-    # "extra-pass": a second D forward + input-only backward on just those fakes;
-    # "ignore": give them no G gradient (inexact; for measurements only).
-    inactive: str = "auto"
-    # A fake sample counts as inactive when |dL_G/dd| > max_ratio * |dL_D/dd|: its scaled
-    # gradient would have lost precision in float32 (BCE reaches this at d < -27.6).
-    max_ratio: float = 1e12
-
-
-INACTIVE_METHODS = ("auto", "scale", "extra-pass", "ignore")
-
-DEFAULT_OPTIONS = StepOptions()
-
-
-@dataclass(frozen=True, eq=False, repr=False)
-class StepStats:
-    """Scalars of one step, left on the device so that the step never waits for it.
-
-    ``values`` is ``(loss_d, loss_g, d_real, d_fake, inactive)``, float32, shape ``(5,)``,
-    with ``loss_g`` NaN for a D-only step.  The first named field read copies all five to
-    the host (a sync on CUDA); ``StepStats.read_all`` does that for many steps at once.
-    Equality, hashing and repr are by the named fields, so they read too.
-    """
-
-    values: Tensor  # (5,)
-    trains_g: bool
-
-    @cached_property
-    def _numbers(self) -> list[float]:
-        return self.values.tolist()
-
-    @staticmethod
-    def read_all(stats: Sequence["StepStats"]) -> None:
-        """Copy the statistics of many steps to the host in one transfer; their fields then read for free."""
-        if not stats:
-            return
-        rows = torch.stack([s.values for s in stats]).tolist()  # (steps, 5): one sync
-        for s, row in zip(stats, rows):
-            s.__dict__["_numbers"] = row  # what the cached property would have stored
-
-    @property
-    def loss_d(self) -> float:
-        return self._numbers[0]
-
-    @property
-    def loss_g(self) -> float | None:
-        """None for a D-only step."""
-        return self._numbers[1] if self.trains_g else None
-
-    @property
-    def d_real(self) -> float:
-        """Mean D output on real images."""
-        return self._numbers[2]
-
-    @property
-    def d_fake(self) -> float:
-        """Mean D output on fake images."""
-        return self._numbers[3]
-
-    @property
-    def inactive(self) -> int:
-        """Fake samples whose D gradient is zero or too small for the one-stage ratio (merged steps only)."""
-        return int(self._numbers[4])
-
-    _NAMES = ("loss_d", "loss_g", "d_real", "d_fake", "inactive")
-
-    def _fields(self) -> tuple:
-        return tuple(getattr(self, name) for name in self._NAMES)
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, StepStats):
-            return NotImplemented
-        return self._fields() == other._fields()
-
-    def __hash__(self) -> int:
-        return hash(self._fields())
-
-    def __repr__(self) -> str:
-        return "StepStats(" + ", ".join(f"{n}={v!r}" for n, v in zip(self._NAMES, self._fields())) + ")"
-
-
-def to_channels_last(*modules: nn.Module) -> None:
-    """Put modules' 4-D weights in channels-last layout (use with ``StepOptions(channels_last=True)`` on CUDA)."""
-    for module in modules:
-        module.to(memory_format=torch.channels_last)
-
-
-def _use_cuda_option(flag: bool, device: torch.device) -> bool:
-    return flag and device.type == "cuda"
-
-
-def _autocast(options: StepOptions, device: torch.device):
-    if _use_cuda_option(options.bf16, device):
-        return torch.autocast(device_type="cuda", dtype=torch.bfloat16)
-    return nullcontext()
-
-
-def _layout(x: Tensor, options: StepOptions) -> Tensor:
-    if _use_cuda_option(options.channels_last, x.device):
-        return x.contiguous(memory_format=torch.channels_last)
-    return x
+from autogan.train._options import DEFAULT_OPTIONS, INACTIVE_METHODS, StepOptions, step_autocast, step_layout
+from autogan.train._stats import StepStats
 
 
 @contextmanager
@@ -208,12 +97,12 @@ def _d_forward(
     ``track_g``: build G's graph (else G runs under ``no_grad``); ``detach_fake``: D's loss
     does not reach G, so that a later G step can reuse ``fake``.
     """
-    with _autocast(options, real.device):
+    with step_autocast(options, real.device):
         with nullcontext() if track_g else torch.no_grad():
             fake = _generate(G, z, arch)  # (B, C, H, W)
         _check_images(real, fake)
         d_input = torch.cat([real, fake.detach() if detach_fake else fake])  # (2B, C, H, W)
-        d = _discriminate(D, _layout(d_input, options), stage)  # (2B,)
+        d = _discriminate(D, step_layout(d_input, options), stage)  # (2B,)
     batch = real.shape[0]
     d_real, d_fake = d[:batch], d[batch:]
     return fake, d, d_real, d_fake, loss.d_loss(d_real, d_fake)
@@ -285,7 +174,7 @@ def inactive_input_gradient(
 ) -> Tensor:
     """``b_i * dD(fake_i)/dfake_i`` for the samples in ``index``, zeros elsewhere; D's weights get nothing."""
     x = fake.detach().index_select(0, index).requires_grad_()  # (k, C, H, W)
-    with _frozen(D), _autocast(options, fake.device):
+    with _frozen(D), step_autocast(options, fake.device):
         d = _discriminate(D, x, stage)  # (k,)
     (grad,) = torch.autograd.grad(d, x, grad_outputs=cotangent.index_select(0, index).to(d.dtype))
     return torch.zeros_like(fake).index_copy_(0, index, grad.to(fake.dtype))
@@ -453,10 +342,10 @@ def two_stage_step(
     if not simultaneous:
         opt_d.step()
     opt_g.zero_grad(set_to_none=True)
-    with _autocast(options, real.device):
+    with step_autocast(options, real.device):
         fake_g = fake if g_z is None else _generate(G, g_z, arch)  # (B or 2B, C, H, W)
         with _frozen(D) if simultaneous else nullcontext():
-            d_g = _discriminate(D, _layout(fake_g, options), stage)
+            d_g = _discriminate(D, step_layout(fake_g, options), stage)
     loss_g = loss.g_loss(d_g)
     loss_g.backward(inputs=[p for p in G.parameters() if p.requires_grad])
     if simultaneous:
