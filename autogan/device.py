@@ -138,7 +138,10 @@ def describe_workers(workers: Sequence[dict[str, Any]]) -> str:
     """One line for the workers' ``device_info()``: ``trainer cuda:0 (NVIDIA H200) on h; 2 evaluators ...``."""
     groups: dict[tuple[str, str], int] = {}
     for worker in workers:
-        key = (str(worker.get("role")), Placement.from_dict(worker).describe())
+        where = Placement.from_dict(worker).describe()
+        if worker.get("threads"):
+            where += f", {worker['threads']} threads"
+        key = (str(worker.get("role")), where)
         groups[key] = groups.get(key, 0) + 1
     return "; ".join(
         f"{role} {where}" if count == 1 else f"{count} {role}s {where}" for (role, where), count in groups.items()

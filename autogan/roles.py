@@ -113,7 +113,7 @@ class SupernetTrainer:
 
     def device_info(self) -> dict[str, Any]:
         """Where this trainer runs (see :class:`autogan.device.Placement`), for the run's record."""
-        return {"role": "trainer", **self.placement.to_dict()}
+        return {"role": "trainer", **self.placement.to_dict(), "threads": torch.get_num_threads()}
 
     def _check_instance(self, expected: str | None) -> None:
         if expected is not None and expected != self.instance:
@@ -317,7 +317,7 @@ class RewardEvaluator:
 
     def device_info(self) -> dict[str, Any]:
         """Where this evaluator runs (see :class:`autogan.device.Placement`), for the run's record."""
-        return {"role": "evaluator", **self.placement.to_dict()}
+        return {"role": "evaluator", **self.placement.to_dict(), "threads": torch.get_num_threads()}
 
     def _reference_statistics(self) -> dict[int, Any]:
         """The dataset's feature statistics at each stage's resolution, as that stage's trainer sees it.

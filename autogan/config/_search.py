@@ -5,7 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from autogan.config._presets import read_toml, resolve_config_source
-from autogan.config._sections import Sections, apply_overrides, check_at_least_one, check_auto_or_bool, check_choices
+from autogan.config._sections import (
+    Sections,
+    apply_overrides,
+    check_at_least_one,
+    check_auto_or_bool,
+    check_auto_or_value,
+    check_choices,
+)
 from autogan.errors import ConfigError
 
 
@@ -98,13 +105,15 @@ class RunConfig:
     device: str = "auto"  # auto | cpu | cuda
     backend: str = "ray"  # ray | inprocess
     address: str = ""  # empty: an embedded local Ray instance; "auto" or HOST:PORT joins a cluster
-    evaluators: int = 1
-    evaluator_cpus: float = 1.0
+    # "auto" for any of these five: resolved from the machine's cores when the search starts
+    # (autogan.search._cpu_plan); the keys given a value keep it.
+    evaluators: int | str = 1
+    evaluator_cpus: float | str = 1.0
     evaluator_gpus: float = 0.0
-    trainer_cpus: float = 1.0
+    trainer_cpus: float | str = 1.0
     trainer_gpus: float = 0.0
-    overlap: bool = False  # score iteration i while training iteration i+1
-    threads: int = 0  # torch threads per worker; 0 leaves torch's default
+    overlap: bool | str = False  # score iteration i while training iteration i+1
+    threads: int | str = 0  # torch threads per worker; 0 leaves torch's default
     tf32: bool = True  # CUDA only: TF32 tensor cores for float32 matmuls and convolutions
     start_timeout: float = 600.0  # seconds a cluster may take to make room for the workers before the search gives up
 
@@ -141,11 +150,21 @@ class Config(Sections):
             "search.rescore_seeds": self.search.rescore_seeds,
             "search.beam_candidates": self.search.beam_candidates,
             "search.beam_width": self.search.beam_width,
-            "run.evaluators": self.run.evaluators,
             "model.ch": self.model.ch,
             "model.df": self.model.df,
         }
         check_at_least_one(positive)
+        planned = {"run.threads": (self.run.threads, "a number of threads (0: torch's default)"),
+                   "run.overlap": (self.run.overlap, "true or false"),
+                   "run.evaluators": (self.run.evaluators, "a number of evaluators"),
+                   "run.trainer_cpus": (self.run.trainer_cpus, "a number of CPUs"),
+                   "run.evaluator_cpus": (self.run.evaluator_cpus, "a number of CPUs")}
+        for key, (value, kind) in planned.items():
+            check_auto_or_value(key, value, kind)
+        if self.run.evaluators != "auto":
+            check_at_least_one({"run.evaluators": self.run.evaluators})
+        if self.run.threads != "auto" and self.run.threads < 0:
+            raise ConfigError(f"run.threads={self.run.threads}: must be 0 (torch's default) or more")
         resources = {
             "run.trainer_cpus": self.run.trainer_cpus,
             "run.trainer_gpus": self.run.trainer_gpus,
@@ -153,7 +172,7 @@ class Config(Sections):
             "run.evaluator_gpus": self.run.evaluator_gpus,
         }
         for key, value in resources.items():
-            if value < 0:
+            if value != "auto" and value < 0:
                 raise ConfigError(f"{key}={value:g}: must be 0 or more")
         if self.run.start_timeout <= 0:
             raise ConfigError(f"run.start_timeout={self.run.start_timeout:g}: must be a positive number of seconds")

@@ -66,6 +66,12 @@ def check_auto_or_bool(key: str, value: str | bool) -> None:
         )
 
 
+def check_auto_or_value(key: str, value: Any, kind: str) -> None:
+    """A key that is either a value of its type or ``"auto"``: any other string is a typo."""
+    if isinstance(value, str) and value != "auto":
+        raise ConfigError(f'{key}={shown(value)}: give {kind}, or "auto" to fit the machine')
+
+
 def sections_from_dict(cls: type, data: dict[str, Any], *, source: str = "config") -> Any:
     """Build a frozen dataclass of section dataclasses from a dict.
 

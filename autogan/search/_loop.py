@@ -22,6 +22,7 @@ from autogan.search._checkpoint import load_checkpoint, save_checkpoint, write_s
 from autogan.search._progress import Progress
 from autogan.search._ranking import RankedArchitecture, rank_architectures, rescore_candidates
 from autogan.search._reporting import Reporter, best_scored, iteration_row
+from autogan.search._cpu_plan import resolve as resolve_cpu_plan
 from autogan.search._resources import check_inputs, wait_for_resources, wait_for_workers
 from autogan.search._resume import NOTHING_COMMITTED, drop_uncommitted_iterations, position, reusable_evaluations
 from autogan.search._schedule import Schedule, start_of_run
@@ -98,10 +99,15 @@ class Search:
         self.backend = backend or connect_backend(run)
         self.trainer, self.evaluators = None, []
         try:
+            # The "auto" keys of [run] fit this machine; config.json keeps "auto" for the next one.
+            config, trainer_config, cpu_plan = resolve_cpu_plan(config, self.backend.capacity())
+            if cpu_plan is not None:
+                logger.info("plan: %s (run.threads/overlap/evaluators set to \"auto\"; give values to override)",
+                            cpu_plan.describe())
+            self.config, run = config, config.run
             wait_for_resources(self.backend, run)
-            config_dict = config.to_dict()
-            self.trainer = start_trainer(self.backend, config_dict, run)
-            self.evaluators = start_evaluators(self.backend, config_dict, run)
+            self.trainer = start_trainer(self.backend, trainer_config.to_dict(), run)
+            self.evaluators = start_evaluators(self.backend, config.to_dict(), run)
             self.workers = wait_for_workers(self.backend, [self.trainer, *self.evaluators], run)
         except BaseException:
             self._free_workers()  # a shared cluster gets back what a search that never started took
