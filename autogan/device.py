@@ -140,7 +140,7 @@ def describe_workers(workers: Sequence[dict[str, Any]]) -> str:
     for worker in workers:
         where = Placement.from_dict(worker).describe()
         if worker.get("threads"):
-            where += f", {worker['threads']} threads"
+            where += f", {worker['threads']} thread{'s' if worker['threads'] != 1 else ''}"
         key = (str(worker.get("role")), where)
         groups[key] = groups.get(key, 0) + 1
     return "; ".join(

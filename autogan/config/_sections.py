@@ -137,11 +137,16 @@ def _coerce(value: Any, hint: Any, where: str) -> Any:
             return value
         raise ConfigError(f"{where}: {shown(value)} is not a string")
     if isinstance(hint, types.UnionType):
+        fitting_error = None
         for option in typing.get_args(hint):
             try:
                 return _coerce(value, option, where)
-            except ConfigError:
-                pass
+            except ConfigError as exc:
+                # A value of the member's own type that it refuses (a NaN for a float) gets that member's reason.
+                if fitting_error is None and _is_of_type(value, option):
+                    fitting_error = exc
+        if fitting_error is not None:
+            raise fitting_error
         names = ", nor ".join(_TYPE_NAMES.get(option, str(option)) for option in typing.get_args(hint))
         raise ConfigError(f"{where}: {shown(value)} is not {names}")
     if typing.get_origin(hint) is tuple:
@@ -150,6 +155,14 @@ def _coerce(value: Any, hint: Any, where: str) -> Any:
             raise ConfigError(f"{where}: {shown(value)} is not a list")
         return tuple(_coerce(v, item_hint, where) for v in value)
     raise ConfigError(f"{where}: unsupported type {hint}")
+
+
+def _is_of_type(value: Any, option: Any) -> bool:
+    if option is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if option is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    return isinstance(option, type) and isinstance(value, option)
 
 
 def _plain(values: dict[str, Any]) -> dict[str, Any]:

@@ -96,4 +96,4 @@ def test_a_search_records_its_workers_devices_and_inspect_shows_them(tiny_config
     capsys.readouterr()
     assert main(["inspect", str(tmp_path / "run")]) == 0
     host = workers[0]["host"]
-    assert f"workers: trainer cpu on {host}; 2 evaluators cpu on {host}\n" in capsys.readouterr().out
+    assert f"workers: trainer cpu on {host}, 1 thread; 2 evaluators cpu on {host}, 1 thread\n" in capsys.readouterr().out
