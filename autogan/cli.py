@@ -45,7 +45,12 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(EXIT_USAGE)
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The whole command line; with ``only``, that command's parser in full and the others as their help line.
+
+    Building a command's parser may import what it runs on (``metrics`` needs torch for its
+    choices), so ``main`` builds only the one the arguments name.
+    """
     parser = _Parser(
         prog="autogan",
         description="Neural architecture search for GAN generators: search, inspect, retrain, sample.",
@@ -62,12 +67,22 @@ def build_parser() -> argparse.ArgumentParser:
             if exc.name != name:
                 raise
             continue
-        module.register(subparsers)
+        command = name.rsplit(".", 1)[1]
+        if only is None or command == only:
+            module.register(subparsers)
+        else:
+            subparsers.add_parser(command, help=module.HELP)
     return parser
 
 
+def _named_command(argv: list[str]) -> str:
+    """The subcommand ``argv`` names ("" for none): the first word that is not an option (the top level has only flags)."""
+    return next((word for word in argv if not word.startswith("-")), "")
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else argv
+    parser = build_parser(only=_named_command(argv))
     args = parser.parse_args(argv)
     configure_cli_logging(args.verbose)
     with warnings.catch_warnings(record=True) as held:

@@ -21,6 +21,9 @@ ARCH_HELP = (
     "or use --autogan-vector"
 )
 
+# The line `autogan --help` shows; the CLI reads it without building this command's parser.
+HELP = "show, validate or compare architectures"
+
 
 def add_arch_arguments(parser: argparse.ArgumentParser, *, required: bool = True) -> None:
     parser.add_argument("arch", nargs="?", metavar="ARCH", help=ARCH_HELP)
@@ -120,7 +123,7 @@ def describe_arch(arch: Architecture) -> str:
 
 
 def register(subparsers) -> None:
-    parser = subparsers.add_parser("arch", help="show, validate or compare architectures")
+    parser = subparsers.add_parser("arch", help=HELP)
     actions = parser.add_subparsers(dest="action", metavar="ACTION", parser_class=type(parser))
     actions.required = True
 

@@ -8,11 +8,14 @@ from pathlib import Path
 
 from autogan.log import logger
 
+# The line `autogan --help` shows; the CLI reads it without building this command's parser.
+HELP = "compare runs: controller, seed, best reward, entropy drop, top-1 and its retrained FID"
+
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser(
         "compare",
-        help="compare runs: controller, seed, best reward, entropy drop, top-1 and its retrained FID",
+        help=HELP,
         description="Compare search runs side by side (they may still be running): evaluations, best reward, "
         "entropy drop per stage, final top-1 and its retrained FID where `autogan retrain` has scored it.",
     )

@@ -7,13 +7,16 @@ from pathlib import Path
 
 from autogan.commands import add_command
 
+# The line `autogan --help` shows; the CLI reads it without building this command's parser.
+HELP = "a retrained generator as model.safetensors + config.json (optionally ONNX, torch.export)"
+
 
 def register(subparsers) -> None:
     parser = add_command(
         subparsers,
         "export",
         run,
-        help="a retrained generator as model.safetensors + config.json (optionally ONNX, torch.export)",
+        help=HELP,
         description="Export the EMA generator of an `autogan retrain` checkpoint into a new directory: its weights "
         "(safetensors) and config.json (architecture, widths, latent size, what trained it, its final IS/FID). "
         "autogan.load_generator(OUT_DIR) reads it back. --onnx and --torch-export add programs that are checked "

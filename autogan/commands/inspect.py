@@ -8,13 +8,16 @@ from autogan.commands import add_command
 from autogan.errors import UserError
 from autogan.log import logger
 
+# The line `autogan --help` shows; the CLI reads it without building this command's parser.
+HELP = "rank the architectures a search found; --report writes a self-contained HTML page"
+
 
 def register(subparsers) -> None:
     parser = add_command(
         subparsers,
         "inspect",
         run,
-        help="rank the architectures a search found; --report writes a self-contained HTML page",
+        help=HELP,
         description="Rank the architectures of a run directory by mean reward. Works while the search is "
         "still running.",
     )

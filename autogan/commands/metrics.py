@@ -9,25 +9,20 @@ from __future__ import annotations
 
 import json
 
-import torch
-
-from autogan.data import DATASET_NAMES, get_dataset
-from autogan.log import logger
-from autogan.metrics import (
-    compute_statistics,
-    default_extractor,
-    extract_features,
-    extractor_names,
-    fid_from_statistics,
-    get_extractor,
-    inception_score,
-)
+# The line `autogan --help` shows; the CLI reads it without building this command's parser.
+HELP = "Inception Score and FID of real data or of a retrain checkpoint"
 
 
 def register(subparsers) -> None:
+    # Imported here and in the functions below, not at the top: `autogan --help` must not wait for torch.
+    import torch
+
+    from autogan.data import DATASET_NAMES
+    from autogan.metrics import extractor_names
+
     parser = subparsers.add_parser(
         "metrics",
-        help="Inception Score and FID of real data or of a retrain checkpoint",
+        help=HELP,
         description="Inception Score and FID, in the features of the chosen extractor: of a dataset's real images "
         "(--real: the IS of all of them, the FID between two halves, the figures a generator is held against), or "
         "of a retrain checkpoint's generator against its dataset (--checkpoint). Digits-classifier figures are not "
@@ -66,6 +61,10 @@ def register(subparsers) -> None:
 def run(args) -> int:
     if args.checkpoint:
         return run_checkpoint(args)
+    from autogan.data import get_dataset
+    from autogan.log import logger
+    from autogan.metrics import default_extractor, get_extractor
+
     extractor_name = args.extractor or default_extractor(args.dataset)
     extractor = get_extractor(
         extractor_name, device=args.device, weights_path=args.inception_weights, cache_dir=args.cache_dir
@@ -121,6 +120,10 @@ def run_checkpoint(args) -> int:
 
 def score_real(source, extractor, *, num_samples=None, splits=10, batch_size=500, seed=0) -> dict:
     """IS of up to ``num_samples`` real images in a seeded random order, and FID between the two halves."""
+    import torch
+
+    from autogan.metrics import compute_statistics, extract_features, fid_from_statistics, inception_score
+
     features, logits = extract_features(source.iter_batches(batch_size), extractor)
     order = torch.randperm(len(features), generator=torch.Generator().manual_seed(seed))[:num_samples]
     features, logits = features[order], logits[order]

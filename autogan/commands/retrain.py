@@ -10,6 +10,9 @@ from pathlib import Path
 from autogan.errors import UserError
 from autogan.naming import architecture_slug
 
+# The line `autogan --help` shows; the CLI reads it without building this command's parser.
+HELP = "train a found architecture from scratch (paper recipe: --config cifar10)"
+
 _OVERRIDE = re.compile(r"^[A-Za-z_]+\.[A-Za-z_]+=")
 
 
@@ -18,7 +21,7 @@ def register(subparsers) -> None:
 
     parser = subparsers.add_parser(
         "retrain",
-        help="train a found architecture from scratch (paper recipe: --config cifar10)",
+        help=HELP,
         description="Retrain one architecture from scratch: RUN_DIR --rank N takes it from a search, --arch or "
         "--autogan-vector give it directly. Overrides (section.key=value, e.g. train.g_steps=2000) go with "
         "RUN_DIR before the options, or anywhere with --set. Reports the final checkpoint's IS/FID and, "

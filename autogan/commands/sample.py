@@ -8,13 +8,16 @@ from pathlib import Path
 from autogan.commands import add_command
 from autogan.errors import UserError
 
+# The line `autogan --help` shows; the CLI reads it without building this command's parser.
+HELP = "images from a retrain checkpoint: a PNG grid or a folder of PNGs"
+
 
 def register(subparsers) -> None:
     parser = add_command(
         subparsers,
         "sample",
         run,
-        help="images from a retrain checkpoint: a PNG grid or a folder of PNGs",
+        help=HELP,
         description="Draw images from the generator of an `autogan retrain` checkpoint (the EMA weights unless --raw).",
     )
     parser.add_argument("checkpoint", metavar="CHECKPOINT", help="checkpoints/latest.pt or best.pt of a retrain directory")

@@ -11,13 +11,16 @@ from autogan.commands import add_command
 from autogan.config import DEFAULT_PRESET, REWARD_NAMES, load_config, preset_names
 from autogan.errors import UserError, describe_os_error
 
+# The line `autogan --help` shows; the CLI reads it without building this command's parser.
+HELP = "search generator architectures (default: the digits preset on this machine)"
+
 
 def register(subparsers) -> None:
     parser = add_command(
         subparsers,
         "search",
         run,
-        help="search generator architectures (default: the digits preset on this machine)",
+        help=HELP,
         description="Run AutoGAN's multi-level search. With no arguments: the digits preset, on an embedded "
         "Ray instance, into runs/<timestamp>. Overrides: section.key=value, e.g. train.n_critic=1; a list or a "
         "string in TOML syntax, e.g. 'search.stage_iterations=[4,5,6]' \"search.controller='random'\". "

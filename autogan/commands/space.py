@@ -8,9 +8,12 @@ from search_spaces import SearchSpace
 
 from autogan.commands import add_command
 
+# The line `autogan --help` shows; the CLI reads it without building this command's parser.
+HELP = "print the search space's decisions, choices and size"
+
 
 def register(subparsers) -> None:
-    parser = add_command(subparsers, "space", run, help="print the search space's decisions, choices and size")
+    parser = add_command(subparsers, "space", run, help=HELP)
     parser.add_argument("--cells", type=int, default=3, help="number of cells (2 to 6; default 3, AutoGAN's)")
     parser.add_argument("--json", action="store_true", help="machine-readable output")
 
