@@ -1,4 +1,8 @@
-"""One module per ``autogan`` subcommand; see ``autogan.cli``."""
+"""One module per ``autogan`` subcommand; see ``autogan.cli``.
+
+Each module has ``HELP``, its line in ``autogan --help``, which the CLI reads without calling
+``register``: building a command's parser may import what the command runs on.
+"""
 
 from __future__ import annotations
 

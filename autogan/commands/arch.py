@@ -21,7 +21,6 @@ ARCH_HELP = (
     "or use --autogan-vector"
 )
 
-# The line `autogan --help` shows; the CLI reads it without building this command's parser.
 HELP = "show, validate or compare architectures"
 
 

@@ -8,7 +8,6 @@ from pathlib import Path
 
 from autogan.log import logger
 
-# The line `autogan --help` shows; the CLI reads it without building this command's parser.
 HELP = "compare runs: controller, seed, best reward, entropy drop, top-1 and its retrained FID"
 
 

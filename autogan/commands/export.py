@@ -7,7 +7,6 @@ from pathlib import Path
 
 from autogan.commands import add_command
 
-# The line `autogan --help` shows; the CLI reads it without building this command's parser.
 HELP = "a retrained generator as model.safetensors + config.json (optionally ONNX, torch.export)"
 
 

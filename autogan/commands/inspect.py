@@ -8,7 +8,6 @@ from autogan.commands import add_command
 from autogan.errors import UserError
 from autogan.log import logger
 
-# The line `autogan --help` shows; the CLI reads it without building this command's parser.
 HELP = "rank the architectures a search found; --report writes a self-contained HTML page"
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 
-# The line `autogan --help` shows; the CLI reads it without building this command's parser.
 HELP = "Inception Score and FID of real data or of a retrain checkpoint"
 
 

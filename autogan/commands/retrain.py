@@ -10,7 +10,6 @@ from pathlib import Path
 from autogan.errors import UserError
 from autogan.naming import architecture_slug
 
-# The line `autogan --help` shows; the CLI reads it without building this command's parser.
 HELP = "train a found architecture from scratch (paper recipe: --config cifar10)"
 
 _OVERRIDE = re.compile(r"^[A-Za-z_]+\.[A-Za-z_]+=")

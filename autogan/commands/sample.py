@@ -8,7 +8,6 @@ from pathlib import Path
 from autogan.commands import add_command
 from autogan.errors import UserError
 
-# The line `autogan --help` shows; the CLI reads it without building this command's parser.
 HELP = "images from a retrain checkpoint: a PNG grid or a folder of PNGs"
 
 

@@ -11,7 +11,6 @@ from autogan.commands import add_command
 from autogan.config import DEFAULT_PRESET, REWARD_NAMES, load_config, preset_names
 from autogan.errors import UserError, describe_os_error
 
-# The line `autogan --help` shows; the CLI reads it without building this command's parser.
 HELP = "search generator architectures (default: the digits preset on this machine)"
 
 

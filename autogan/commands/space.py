@@ -8,7 +8,6 @@ from search_spaces import SearchSpace
 
 from autogan.commands import add_command
 
-# The line `autogan --help` shows; the CLI reads it without building this command's parser.
 HELP = "print the search space's decisions, choices and size"
 
 
