@@ -77,6 +77,10 @@ class Progress:
                 self.where = "final re-scoring of the top candidates"
             self.phase_started = time.monotonic()
         self.bar.set_postfix_str(f"stage {stage}/{len(self.stage_iterations)}", refresh=False)
+        if phase == "policy" and iteration == 0 and self._thread is not None:
+            # A stage may end before the next heartbeat (stage 1 of the default search takes 14 s):
+            # its estimate is logged as it starts, to be held against the time it takes.
+            self._line()
 
     def iteration_done(self, row: dict[str, Any], rewards: int) -> None:
         with self._lock:

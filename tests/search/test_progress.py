@@ -43,6 +43,25 @@ def test_progress_counts_iterations_and_predicts_each_stage_from_its_own_iterati
         progress.close()
 
 
+def test_a_log_gets_each_stage_s_estimate_as_the_stage_starts(caplog):
+    progress = Progress([2, 2], 0, interactive=False, every=3600)
+    try:
+        with caplog.at_level("INFO", logger="autogan"):
+            progress.begin(1, 0, "policy")
+            _iterations(progress, 1, 10.0, 10.0)
+            progress.begin(1, 1, "policy")  # not a stage's start: no line before the heartbeat's
+            progress.begin(2, 0, "policy")
+            progress.begin(2, 1, "policy")
+        lines = [record.getMessage() for record in caplog.records if record.getMessage().startswith("progress:")]
+        assert len(lines) == 2, lines
+        assert all(LINE.search(line) for line in lines), lines
+        assert lines[0].endswith("ETA after the first iteration")
+        # Stage 2's two iterations at stage 1's 10 s scaled by the pixel count (4x): 80 s.
+        assert "stage 2/2, iteration 1 of 2" in lines[1] and "ETA ~1m20s (estimated for stage 2;" in lines[1]
+    finally:
+        progress.close()
+
+
 def _iterations(progress, stage, *seconds):
     for value in seconds:
         progress.iteration_done({"stage": stage, "d_steps": 10, "seconds": value}, rewards=1)
