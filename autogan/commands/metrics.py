@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 
+from autogan.log import logger  # light: only torch and its dependants wait for the command to run
+
 HELP = "Inception Score and FID of real data or of a retrain checkpoint"
 
 
@@ -61,7 +63,6 @@ def run(args) -> int:
     if args.checkpoint:
         return run_checkpoint(args)
     from autogan.data import get_dataset
-    from autogan.log import logger
     from autogan.metrics import default_extractor, get_extractor
 
     extractor_name = args.extractor or default_extractor(args.dataset)
