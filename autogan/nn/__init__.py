@@ -5,7 +5,7 @@ Ops (conv block types, norms, upsamplings) are looked up by the names that
 ``register_up_op`` teach the networks a new one.
 """
 
-from autogan.nn._cost import Cost, generator_cost
+from autogan.nn._cost import CellCosts, Cost, cell_costs, generator_cost
 from autogan.nn._discriminator import Discriminator, SpectralNorm
 from autogan.nn._generator import Generator, GeneratorCell, SupernetCell, SupernetGenerator
 from autogan.nn._norm_statistics import (
@@ -29,6 +29,7 @@ from autogan.nn._spectral import apply_spectral_norm
 __all__ = [
     "NORM_MODES",
     "ConvOp",
+    "CellCosts",
     "Cost",
     "Discriminator",
     "Generator",
@@ -40,6 +41,7 @@ __all__ = [
     "SupernetGenerator",
     "apply_spectral_norm",
     "batch_statistics",
+    "cell_costs",
     "generator_cost",
     "implemented_ops",
     "register_conv_op",
