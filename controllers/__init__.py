@@ -24,6 +24,7 @@ when the stage changes; ``controller.on_supernet_reset()`` after a dynamic reset
 
 from controllers._base import Controller, Proposal, UpdateStats
 from controllers._beam import BeamEntry, BeamSearch
+from controllers._budget import SizeBudget
 from controllers._fixed import FixedController
 from controllers._optuna import OptunaController
 from controllers._random import RandomController
@@ -40,6 +41,7 @@ __all__ = [
     "Proposal",
     "RNNController",
     "RandomController",
+    "SizeBudget",
     "UpdateStats",
     "get_controller",
     "register_controller",

@@ -7,6 +7,7 @@ import math
 from dataclasses import dataclass
 from typing import Any, Mapping, Protocol, Sequence, runtime_checkable
 
+from controllers._budget import SizeBudget
 from search_spaces import Architecture, InvalidArchitecture, SearchSpace
 
 
@@ -82,18 +83,29 @@ class Controller(abc.ABC):
     single-level search when ``s`` is the space's last stage (the default stage).
 
     Subclasses own their randomness, seeded from ``seed``; none touches global RNG state.
+
+    With a ``budget`` (a ``SizeBudget``), every proposal, and every architecture drawn for
+    supernet training, can be completed within it; controllers that accept one say how.
     """
 
     #: Written into ``state_dict`` so that a state loads only into its own kind of controller.
     kind: str = ""
 
-    def __init__(self, space: SearchSpace, seed: int, *, stage: int | None = None) -> None:
+    def __init__(
+        self, space: SearchSpace, seed: int, *, stage: int | None = None, budget: SizeBudget | None = None
+    ) -> None:
         if not isinstance(space, SearchSpace):
             raise TypeError(f"controller: space must be a SearchSpace, got {type(space).__name__}")
         if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
             raise ValueError(f"controller: seed {seed!r} is not a non-negative integer; pass e.g. seed=0")
+        if budget is not None:
+            if not isinstance(budget, SizeBudget):
+                raise TypeError(f"controller: budget must be a SizeBudget or None, got {type(budget).__name__}")
+            if budget.space != space:
+                raise ValueError("controller: the budget was built for another search space; build it for this one")
         self.space = space
         self.seed = seed
+        self.budget = budget
         self.stage = space.num_cells
         self.set_stage(space.num_cells if stage is None else stage)
 
@@ -161,7 +173,8 @@ class Controller(abc.ABC):
                 raise ValueError(
                     "sample: the beam is empty; call beam.update(candidates, scores) at the end of a stage first"
                 )
-            self._check_prefix(prefix.prefixes[0])
+            for head in prefix.prefixes:
+                self._check_prefix(head)
             rng = _OwnDraws(self._choose)
             return [prefix.draw(rng) for _ in range(n)]
         raise TypeError(
@@ -173,6 +186,11 @@ class Controller(abc.ABC):
             self.space.validate(prefix, partial=True)
         except InvalidArchitecture as exc:
             raise InvalidArchitecture(f"sample: prefix is not in the search space: {exc}") from None
+        if self.budget is not None and not self.budget.feasible(self.space.encode(prefix)):
+            raise ValueError(
+                f"sample: no completion of prefix {prefix} is within the size budget; "
+                "pass a prefix the budget allows (a BeamSearch built with the same budget keeps only those)"
+            )
         if len(prefix.cells) >= self.stage:
             raise ValueError(
                 f"sample: the prefix has {len(prefix.cells)} cells but the controller is at stage {self.stage} "

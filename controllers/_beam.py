@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any, Mapping, Sequence, Union
 
 from controllers._base import Proposal
+from controllers._budget import SizeBudget
 from search_spaces import Architecture, SearchSpace
 
 
@@ -31,9 +32,14 @@ class BeamSearch:
     twice may hold two places, and is then drawn twice as often.  Candidates whose score
     is None, NaN or infinite (failed evaluations) are never kept.  Ties keep the earlier
     candidate.  The beam, its scores and its stage are the state.
+
+    With a ``budget``, a candidate that no completion within the budget extends is never
+    kept either: the next stage could only propose architectures outside it.
     """
 
-    def __init__(self, space: SearchSpace, size: int = 5, num_candidates: int = 10) -> None:
+    def __init__(
+        self, space: SearchSpace, size: int = 5, num_candidates: int = 10, *, budget: SizeBudget | None = None
+    ) -> None:
         for name, value in (("size", size), ("num_candidates", num_candidates)):
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"BeamSearch: {name} {value!r} is not a positive integer; AutoGAN uses K=5, M=10")
@@ -43,6 +49,7 @@ class BeamSearch:
                 "the beam keeps the top size of num_candidates, so use size <= num_candidates"
             )
         self.space = space
+        self.budget = budget
         self.size = size
         self.num_candidates = num_candidates
         self.entries: tuple[BeamEntry, ...] = ()
@@ -92,6 +99,14 @@ class BeamSearch:
                 "candidates of that stage only"
             )
         kept = [BeamEntry(arch, value) for arch, value in zip(archs, map(_finite_or_none, scores)) if value is not None]
+        if self.budget is not None:
+            within = [entry for entry in kept if self.budget.feasible(self.space.encode(entry.arch))]
+            if kept and not within:
+                raise ValueError(
+                    f"BeamSearch.update: none of the {len(kept)} scored candidates can be completed within the "
+                    "size budget; sample the candidates from a controller built with the same budget"
+                )
+            kept = within
         if not kept:
             raise ValueError(
                 f"BeamSearch.update: all {len(archs)} candidates failed (None, NaN or infinite scores); "

@@ -10,12 +10,20 @@ import optuna
 from optuna.distributions import CategoricalDistribution
 from optuna.trial import TrialState
 
+from controllers._budget import SizeBudget, draw_within
 from controllers._base import Controller, Proposal, UpdateStats, complete, passive_stats, split_rewards, undecided
 from search_spaces import Architecture, SearchSpace
 
 SamplerFactory = Callable[[int], optuna.samplers.BaseSampler]
 
-_RUNNING, _COMPLETE, _FAIL = "running", "complete", "fail"
+_RUNNING, _COMPLETE, _FAIL, _INFEASIBLE = "running", "complete", "fail", "infeasible"
+
+# Asks per proposal before a feasible architecture is enqueued instead: each refused ask is told
+# to the sampler as infeasible, so that it learns where the budget is.
+_ASKS_PER_PROPOSAL = 10
+
+# The Optuna constraint that holds SizeBudget.violation: > 0 is infeasible.
+_SIZE_CONSTRAINT = "size"
 
 
 def _tpe(seed: int) -> optuna.samplers.BaseSampler:
@@ -43,6 +51,12 @@ class OptunaController(Controller):
     every trial with a seed derived from ``(seed, trial number)``: the next sample after a
     restore equals the one the saved controller would have drawn.  A sampler *instance* is
     used as given; its history is replayed but its RNG cannot be restored.
+
+    With a ``budget``, every trial carries the Optuna constraint ``size`` (the budget's relative
+    excess, > 0 when infeasible), which TPE uses to rank infeasible trials below every feasible
+    one.  An infeasible suggestion is told at once as pruned and asked again; after
+    ``_ASKS_PER_PROPOSAL`` of them a uniformly drawn feasible architecture is enqueued, so a
+    proposal is always within the budget.  Refused trials are kept in the state and replayed.
     """
 
     kind = "optuna"
@@ -54,8 +68,9 @@ class OptunaController(Controller):
         sampler: Union[None, SamplerFactory, optuna.samplers.BaseSampler] = None,
         *,
         stage: int | None = None,
+        budget: SizeBudget | None = None,
     ) -> None:
-        super().__init__(space, seed, stage=stage)
+        super().__init__(space, seed, stage=stage, budget=budget)
         if sampler is None:
             sampler = _tpe
         if not isinstance(sampler, optuna.samplers.BaseSampler) and not callable(sampler):
@@ -110,19 +125,39 @@ class OptunaController(Controller):
         proposals = []
         for head in self._resolve_prefixes(n, prefix):
             fixed = len(head.cells) if head is not None else 0
-            trial = self._ask()
-            params = {}
-            for decision in undecided(self.space, fixed, self.stage):
-                name = param_name(decision.stage, decision.name)
-                params[name] = trial.suggest_categorical(name, self._distributions[name].choices)
-            self._records.append({"params": params, "state": _RUNNING, "value": None})
-            self._open[trial.number] = trial
-            arch = complete(self.space, head, list(params.values()))
-            proposals.append(Proposal(arch, math.nan, math.nan, fixed, trial=trial.number))
+            start = list(self.space.encode(head)) if head is not None else []
+            decisions = undecided(self.space, fixed, self.stage)
+            for attempt in range(_ASKS_PER_PROPOSAL + 1):
+                given = None
+                if self.budget is not None and attempt == _ASKS_PER_PROPOSAL:
+                    given = self._feasible_params(start, decisions)
+                trial = self._ask(given)
+                params = {}
+                for decision in decisions:
+                    name = param_name(decision.stage, decision.name)
+                    params[name] = trial.suggest_categorical(name, self._distributions[name].choices)
+                violation = None
+                if self.budget is not None:
+                    violation = self.budget.violation(start + list(params.values()))
+                    trial.set_constraint(_SIZE_CONSTRAINT, violation)
+                if violation is not None and violation > 0:
+                    self._study.tell(trial.number, state=TrialState.PRUNED)
+                    self._records.append({"params": params, "state": _INFEASIBLE, "value": None, "violation": violation})
+                    continue
+                self._records.append({"params": params, "state": _RUNNING, "value": None, "violation": violation})
+                self._open[trial.number] = trial
+                arch = complete(self.space, head, list(params.values()))
+                proposals.append(Proposal(arch, math.nan, math.nan, fixed, trial=trial.number))
+                break
         return proposals
 
+    def _feasible_params(self, start: list[int], decisions: Sequence[Any]) -> dict[str, int]:
+        rng = np.random.default_rng([self.seed, 3, len(self._records)])
+        indices = draw_within(self.budget, start, [d.size for d in decisions], rng.integers)
+        return {param_name(d.stage, d.name): index for d, index in zip(decisions, indices)}
+
     def sample_architectures(self, n: int, prefix: Any = None) -> list[Architecture]:
-        """Uniform architectures for supernet training.
+        """Uniform architectures for supernet training (uniform within the budget, if any).
 
         Optuna cannot sample from its model without opening a trial, and a trial per
         training step (hundreds of thousands per search) would swamp the history.  So the
@@ -134,7 +169,12 @@ class OptunaController(Controller):
             fixed = len(head.cells) if head is not None else 0
             rng = np.random.default_rng([self.seed, 2, self._draws])
             self._draws += 1
-            indices = [int(rng.integers(d.size)) for d in undecided(self.space, fixed, self.stage)]
+            sizes = [d.size for d in undecided(self.space, fixed, self.stage)]
+            if self.budget is None:
+                indices = [int(rng.integers(size)) for size in sizes]
+            else:
+                indices = draw_within(self.budget, list(self.space.encode(head)) if head is not None else [], sizes,
+                                      rng.integers)
             archs.append(complete(self.space, head, indices))
         return archs
 
@@ -166,7 +206,8 @@ class OptunaController(Controller):
             **self._identity_state(),
             "draws": self._draws,
             "trials": [
-                {"params": dict(r["params"]), "state": r["state"], "value": r["value"]} for r in self._records
+                {"params": dict(r["params"]), "state": r["state"], "value": r["value"], "violation": r.get("violation")}
+                for r in self._records
             ],
         }
 
@@ -188,24 +229,32 @@ class OptunaController(Controller):
                     "space does not have; load the state into a controller for the saved space"
                 )
             distributions = {name: self._distributions[name] for name in params}
+            violation = record.get("violation")
+            constraints = None if violation is None else {_SIZE_CONSTRAINT: float(violation)}
             if record["state"] == _RUNNING:
                 trial = self._ask(params)
                 for name in params:
                     trial.suggest_categorical(name, distributions[name].choices)
+                if constraints is not None:
+                    trial.set_constraint(_SIZE_CONSTRAINT, constraints[_SIZE_CONSTRAINT])
                 self._open[number] = trial
-            elif record["state"] in (_COMPLETE, _FAIL):
+            elif record["state"] in (_COMPLETE, _FAIL, _INFEASIBLE):
+                state_ = {_COMPLETE: TrialState.COMPLETE, _FAIL: TrialState.FAIL, _INFEASIBLE: TrialState.PRUNED}
                 complete_ = record["state"] == _COMPLETE
                 self._study.add_trial(
                     optuna.trial.create_trial(
                         params=params,
                         distributions=distributions,
                         value=float(record["value"]) if complete_ else None,
-                        state=TrialState.COMPLETE if complete_ else TrialState.FAIL,
+                        state=state_[record["state"]],
+                        constraints=constraints,
                     )
                 )
             else:
                 raise ValueError(
                     f"load_state_dict: trial {number} has state {record['state']!r}; expected one of "
-                    f"{[_RUNNING, _COMPLETE, _FAIL]}"
+                    f"{[_RUNNING, _COMPLETE, _FAIL, _INFEASIBLE]}"
                 )
-            self._records.append({"params": params, "state": record["state"], "value": record["value"]})
+            self._records.append(
+                {"params": params, "state": record["state"], "value": record["value"], "violation": violation}
+            )

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import math
 from typing import Any, Mapping, Sequence
 
 import numpy as np
 
+from controllers._budget import SizeBudget, draw_within, uniform_log_prob
 from controllers._base import (
     Controller,
     Proposal,
@@ -25,12 +25,18 @@ class RandomController(Controller):
 
     Each draw uses a fresh numpy generator seeded from ``(seed, draw number)``, so the
     state is one counter and restoring it continues the same stream.
+
+    With a ``budget`` the draw is uniform over the decided choices that keep a completion
+    within it (rejection sampling, see ``draw_within``), the baseline a budgeted learned
+    controller must beat.
     """
 
     kind = "random"
 
-    def __init__(self, space: SearchSpace, seed: int, *, stage: int | None = None) -> None:
-        super().__init__(space, seed, stage=stage)
+    def __init__(
+        self, space: SearchSpace, seed: int, *, stage: int | None = None, budget: SizeBudget | None = None
+    ) -> None:
+        super().__init__(space, seed, stage=stage, budget=budget)
         self._draws = 0
 
     def _rng(self) -> np.random.Generator:
@@ -45,11 +51,15 @@ class RandomController(Controller):
         proposals = []
         for head in self._resolve_prefixes(n, prefix):
             fixed = len(head.cells) if head is not None else 0
-            decisions = undecided(self.space, fixed, self.stage)
+            sizes = [d.size for d in undecided(self.space, fixed, self.stage)]
             rng = self._rng()
-            indices = [int(rng.integers(d.size)) for d in decisions]
-            entropy = sum(math.log(d.size) for d in decisions)
-            proposals.append(Proposal(complete(self.space, head, indices), -entropy, entropy, fixed))
+            if self.budget is None:
+                indices = [int(rng.integers(size)) for size in sizes]
+            else:
+                start = list(self.space.encode(head)) if head is not None else []
+                indices = draw_within(self.budget, start, sizes, rng.integers)
+            log_prob = uniform_log_prob(self.budget, self.space.encode(head) if head is not None else (), sizes)
+            proposals.append(Proposal(complete(self.space, head, indices), log_prob, -log_prob, fixed))
         return proposals
 
     def update(self, proposals: Sequence[Proposal], rewards: Sequence[float | None]) -> UpdateStats:

@@ -6,9 +6,11 @@ import copy
 import math
 from typing import Any, Mapping, Sequence
 
+import numpy as np
 import torch
 from torch import nn
 
+from controllers._budget import SizeBudget
 from controllers._base import Controller, Proposal, UpdateStats, complete, mean_or_nan, split_rewards
 from search_spaces import SearchSpace
 
@@ -63,6 +65,11 @@ class RNNController(Controller):
 
     Randomness comes from a ``torch.Generator`` seeded with ``seed``: weight
     initialisation, token sampling and beam draws.  Global RNG state is never touched.
+
+    With a ``budget``, each token is drawn from the policy's distribution renormalised over the
+    choices that keep a completion within the budget (the other logits set to -inf), and
+    ``log_probs`` applies the same masks, so that the REINFORCE and PPO terms are those of the
+    distribution that actually sampled: a masked choice has probability 0 and no gradient.
     """
 
     kind = "rnn"
@@ -83,8 +90,9 @@ class RNNController(Controller):
         clip: float = 0.2,
         *,
         stage: int | None = None,
+        budget: SizeBudget | None = None,
     ) -> None:
-        super().__init__(space, seed, stage=stage)
+        super().__init__(space, seed, stage=stage, budget=budget)
         if update_rule not in UPDATE_RULES:
             raise ValueError(f"RNNController: update_rule {update_rule!r} is unknown; choose one of {list(UPDATE_RULES)}")
         if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
@@ -158,20 +166,34 @@ class RNNController(Controller):
         log_prob = torch.zeros(batch)
         entropy = torch.zeros(batch)
         picks = []
+        # Each row's choice indices so far: what the budget's masks are a function of.
+        heads = (fixed - torch.tensor(self._offsets[:prefix_length], dtype=torch.long)).tolist() if self.budget else None
         for position in range(length):
             h, c = self.policy.lstm(x, (h, c))
             if position < prefix_length:
                 token = fixed[:, position]
             else:
-                log_p = torch.log_softmax(self._logits(position, h), dim=-1)  # (B, size)
+                logits = self._logits(position, h)  # (B, size)
+                if heads is None:
+                    log_p = torch.log_softmax(logits, dim=-1)  # (B, size)
+                    step_entropy = -(log_p.exp() * log_p).sum(dim=-1)
+                else:
+                    allowed = torch.from_numpy(np.stack([self.budget.allowed(head) for head in heads]))  # (B, size)
+                    log_p = torch.log_softmax(logits.masked_fill(~allowed, -math.inf), dim=-1)
+                    # 0 * -inf is NaN, in the value and in the gradient: masked terms are zeroed first.
+                    safe = log_p.masked_fill(~allowed, 0.0)
+                    step_entropy = -(safe.exp() * allowed * safe).sum(dim=-1)
                 if chosen is None:
                     index = torch.multinomial(log_p.exp(), 1, generator=self._generator).squeeze(1)
                 else:
                     index = chosen[:, position - prefix_length]
                 picks.append(index)
                 log_prob = log_prob + log_p.gather(1, index[:, None]).squeeze(1)
-                entropy = entropy - (log_p.exp() * log_p).sum(dim=-1)
+                entropy = entropy + step_entropy
                 token = index + self._offsets[position]
+                if heads is not None:
+                    for head, value in zip(heads, index.tolist()):
+                        head.append(value)
             if position + 1 < length:
                 x = self.policy.embedding(token)  # (B, H)
         indices = torch.stack(picks, dim=1) if picks else torch.zeros(batch, 0, dtype=torch.long)
