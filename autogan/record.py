@@ -97,6 +97,10 @@ def evaluation_row_problem(row: Any) -> str | None:
         return "the row has no 'reward'"
     if row["reward"] is not None and not _is_number(row["reward"]):
         return f"'reward' is {shown(row['reward'], 40)}, not a number or null"
+    # Written where a soft size term shapes the reward: what the evaluator measured, and the multiplier.
+    for key in ("raw_reward", "size_factor"):
+        if row.get(key) is not None and not _is_number(row[key]):
+            return f"'{key}' is {shown(row[key], 40)}, not a number or null"
     return _arch_problem(row.get("arch"))
 
 

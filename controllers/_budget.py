@@ -100,6 +100,10 @@ class SizeBudget:
         """Per metric, the most any full architecture of the space costs."""
         return tuple(float(v) for v in self.base + sum(costs.max(axis=0) for costs in self._costs))
 
+    def front(self) -> list[tuple[float, ...]]:
+        """The Pareto-minimal costs of full architectures: no architecture is cheaper in every metric."""
+        return [tuple(float(v) for v in self.base + point) for point in self._fronts[0]]
+
     # --- partial architectures --------------------------------------------------------------
 
     def feasible(self, head: Sequence[int]) -> bool:

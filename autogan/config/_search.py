@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 from autogan.config._presets import read_toml, resolve_config_source
@@ -97,6 +98,17 @@ class SearchConfig:
     beam_candidates: int = 10  # M
     beam_width: int = 5  # K
     top_k: int = 5  # architectures in the final ranked list
+    # A hard size budget: controllers propose only generators within it (0: no budget).  Counted
+    # for the derived generator at the retrain width, as `autogan retrain` builds it from the
+    # retrain preset of the run's dataset (autogan/report/size.py), not at the supernet's width.
+    max_params: int = 0
+    max_gmacs: float = 0.0  # GMACs per generated image
+    # A soft size term instead (MnasNet): reward * (cost / target) ** size_weight for each target
+    # given (0: none), cost counted as for the budget.  -0.07 is MnasNet's soft-constraint weight:
+    # a generator twice the target loses 5% of its reward.
+    size_target_params: int = 0
+    size_target_gmacs: float = 0.0
+    size_weight: float = -0.07
 
 
 @dataclass(frozen=True)
@@ -187,6 +199,7 @@ class Config(Sections):
                 f"{self.search.reward_splits}; each IS split needs images"
             )
         check_auto_or_bool("search.reward_bf16", self.search.reward_bf16)
+        self._check_size_keys()
         choices = {
             "train.step": (self.train.step, ("one_stage", "two_stage")),
             "run.backend": (self.run.backend, ("ray", "inprocess")),
@@ -197,6 +210,28 @@ class Config(Sections):
             "model.skip_semantics": (self.model.skip_semantics, ("clean", "reference")),
         }
         check_choices(choices)
+
+
+    def _check_size_keys(self) -> None:
+        search = self.search
+        sizes = {"search.max_params": search.max_params, "search.max_gmacs": search.max_gmacs,
+                 "search.size_target_params": search.size_target_params,
+                 "search.size_target_gmacs": search.size_target_gmacs}
+        for key, value in sizes.items():
+            if not math.isfinite(value) or value < 0:
+                raise ConfigError(f"{key}={value:g}: must be 0 (off) or a positive size")
+        if not math.isfinite(search.size_weight) or search.size_weight > 0:
+            raise ConfigError(
+                f"search.size_weight={search.size_weight:g}: must be 0 or negative, so that a larger generator "
+                "earns less; MnasNet uses -0.07"
+            )
+        soft = search.size_target_params > 0 or search.size_target_gmacs > 0
+        if soft and search.reward != "is":
+            raise ConfigError(
+                f"search.size_target_params/size_target_gmacs with search.reward={search.reward!r}: the size factor "
+                "scales a positive reward, and -FID is negative; use search.reward='is' or a hard budget "
+                "(search.max_params, search.max_gmacs)"
+            )
 
 
 def load_config(source: str | None = None, overrides: list[str] | tuple[str, ...] = ()) -> Config:

@@ -28,6 +28,7 @@ from autogan.search._resume import NOTHING_COMMITTED, drop_uncommitted_iteration
 from autogan.search._schedule import Schedule, start_of_run
 from autogan.search._stage_cost import stage_step_macs
 from autogan.search._scoring import Scorer, shareable
+from autogan.search._size import SizeFactor, size_budget
 from autogan.search._setup import connect_backend, make_controller, start_evaluators, start_trainer
 from autogan.search._trainer import MAX_RECOVERIES, PinnedTrainer
 
@@ -93,8 +94,10 @@ class Search:
         search, run = config.search, config.run
         self.space = SearchSpace(num_cells=search.num_cells)
         self.schedule = Schedule(search.stage_iterations, self.space.num_cells)
-        self.controller = make_controller(config, self.space)
-        self.beam = BeamSearch(self.space, size=search.beam_width, num_candidates=search.beam_candidates)
+        self.budget = size_budget(config, self.space)
+        self.controller = make_controller(config, self.space, self.budget)
+        self.beam = BeamSearch(self.space, size=search.beam_width, num_candidates=search.beam_candidates,
+                               budget=self.budget)
         self._owns_backend = backend is None
         self.backend = backend or connect_backend(run)
         self.trainer, self.evaluators = None, []
@@ -113,7 +116,8 @@ class Search:
             self._free_workers()  # a shared cluster gets back what a search that never started took
             raise
         self._trainer = PinnedTrainer(self.trainer)
-        self.scorer = Scorer(self.record, ActorPool(self.backend, self.evaluators), run.seed, self._scoring_submitted)
+        self.scorer = Scorer(self.record, ActorPool(self.backend, self.evaluators), run.seed, self._scoring_submitted,
+                             size_factor=SizeFactor(config, self.space) if SizeFactor.wanted(config) else None)
         self.reporter = Reporter(self.record, self.evaluators, run.seed)
         self.progress_state: dict[str, Any] = start_of_run()
         self.next_train_archs: list[str] | None = None

@@ -6,10 +6,13 @@ import math
 import time
 from typing import Any
 
+from search_spaces import SearchSpace
+
 from autogan.config import Config
 from autogan.device import describe_workers
 from autogan.errors import ConfigError
 from autogan.log import logger
+from autogan.search._size import size_budget
 from workers import creation_error_line
 
 # How often a wait for the cluster says that it is still waiting.
@@ -20,13 +23,15 @@ def check_inputs(config: Config) -> None:
     """Fail here, with one clear line, rather than inside a worker on another machine.
 
     Opening the dataset and the extractor also builds the digits classifier's cache
-    once, so evaluators never race to train it.
+    once, so evaluators never race to train it.  A size budget that no generator of the
+    space meets fails here too.
     """
     from autogan.data import get_dataset
     from autogan.metrics import get_extractor
     from autogan.train import get_loss
 
     get_loss(config.train.loss)
+    size_budget(config, SearchSpace(num_cells=config.search.num_cells))  # seconds, where the extractor may take minutes
     data = config.data
     get_dataset(data.dataset, root=data.root or None, download=data.download, channels=data.channels)
     get_extractor(config.search.extractor, device="cpu", weights_path=config.search.inception_weights or None)

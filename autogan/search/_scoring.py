@@ -16,6 +16,7 @@ from autogan.seeding import derived_seed
 from autogan.search._ranking import autogan_vector
 from autogan.search._resume import drop_evaluation
 from autogan.search._schedule import PHASE_ORDER
+from autogan.search._size import shaped_reward
 
 
 class Scorer:
@@ -23,9 +24,15 @@ class Scorer:
 
     ``reusable`` holds evaluations recorded after the last checkpoint (see ``_resume``):
     a score asked again under the same key, for the same architecture, is taken from there.
+
+    With a ``size_factor`` (MnasNet's soft size term, ``autogan.search._size``) a row's
+    ``reward`` is the shaped one the controller, the beam and the ranking see; the row keeps
+    the evaluator's ``raw_reward`` and the ``size_factor`` beside it.
     """
 
-    def __init__(self, record: RunRecord, pool: Any, seed: int, on_submitted: Callable[[], None]):
+    def __init__(self, record: RunRecord, pool: Any, seed: int, on_submitted: Callable[[], None],
+                 size_factor: Any = None):
+        self.size_factor = size_factor
         self.record = record
         self.pool = pool
         self.seed = seed
@@ -81,6 +88,7 @@ class Scorer:
                     "arch": scored["arch"],
                     "autogan_vector": autogan_vector(archs[index]),
                     "reward": json_float(scored["reward"]),
+                    **self._shaped(archs[index], scored["reward"]),
                     "is_mean": json_float(scored.get("is_mean")),
                     "is_std": json_float(scored["is_std"]),
                     "fid": json_float(scored.get("fid")),
@@ -91,6 +99,14 @@ class Scorer:
                 self.record.append_evaluation(row)
                 results[index] = row
         return results  # type: ignore[return-value]
+
+    def _shaped(self, arch: Architecture, raw: float | None) -> dict[str, Any]:
+        """``reward`` (shaped), ``raw_reward`` and ``size_factor`` where there is a soft size term, else nothing."""
+        if self.size_factor is None:
+            return {}
+        factor = self.size_factor.factor(arch)
+        return {"reward": json_float(shaped_reward(json_float(raw), factor)), "raw_reward": json_float(raw),
+                "size_factor": factor}
 
 
 def json_float(value: float | None) -> float | None:

@@ -24,16 +24,20 @@ def controller_options(search: Any) -> dict[str, Any]:
     return {}
 
 
-def make_controller(config: Config, space: SearchSpace) -> Any:
+def make_controller(config: Config, space: SearchSpace, budget: Any = None) -> Any:
+    """The configured controller; with a ``budget`` (a ``SizeBudget``) it proposes only within it."""
     from controllers import get_controller
 
     search = config.search
+    options = controller_options(search)
+    if budget is not None:
+        options["budget"] = budget
     try:
         return get_controller(
             search.controller,
             space,
             seed=derived_seed(config.run.seed, SEED_CONTROLLER) % 2**31,
-            **controller_options(search),
+            **options,
         )
     except ValueError as exc:
         raise ConfigError(f"search.controller={search.controller!r}: {exc}") from None
