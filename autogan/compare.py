@@ -56,6 +56,9 @@ class RunComparison:
     best_so_far: list[float] = field(default_factory=list)
     best_so_far_first_evaluation: int | None = None
     best_so_far_identical_to: list[str] = field(default_factory=list)  # other runs with this very curve
+    # Quality against size: (params at the retrain width, mean during-run reward) per full architecture.
+    max_params: int | None = None  # the run's search.max_params; None without a budget
+    size_points: list[tuple[float, float]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -76,6 +79,7 @@ def best_so_far(evaluations: Sequence[dict[str, Any]], num_cells: int) -> list[f
 
 def compare_runs(paths: Sequence[Path | str]) -> list[RunComparison]:
     from autogan.report import architecture_size, load_run, rank, retrain_width
+    from autogan.report.quality import quality_points
     from autogan.retrain import latest_retrain_score
 
     if not paths:
@@ -105,6 +109,8 @@ def compare_runs(paths: Sequence[Path | str]) -> list[RunComparison]:
         if first is not None:
             row.best_so_far, row.best_so_far_first_evaluation = curve[first:], first + 1
             row.best_reward = curve[-1]
+        row.max_params = config.search.max_params or None
+        row.size_points = quality_points(summary.evaluations, summary.num_cells, retrain_width(config))
         if top is not None:
             size = architecture_size(top.arch, retrain_width(config))
             row.top1_params, row.top1_gmacs, row.size_ch, row.size_preset = (
@@ -228,8 +234,22 @@ last stage on, so the curves start there; the shaded evaluations before scored p
 {html.escape(identical_note(rows) + ": their lines coincide and are told apart by dashes and markers") if identical_note(rows) else ""}</p>
 <table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>
 <figure>{chart_svg(best_so_far_chart(rows))}</figure>
+<h2>Quality against size</h2>
+<p>Every full architecture each run scored during its search, by the mean of its rewards, over the parameters of
+its derived generator at the retrain width; each run's line joins its Pareto front. Rewards rank within a run only.</p>
+<figure id="quality-size">{chart_svg(quality_size_overlay(rows), width=7.0, height=3.6)}</figure>
 </body></html>
 """
+
+
+def quality_size_overlay(rows: Sequence[RunComparison]) -> Chart:
+    """The runs' quality-against-size charts in one, a colour per run, with each run's budget."""
+    from autogan.report.quality import quality_size_chart
+
+    budgets = [r.max_params for r in rows if r.max_params]
+    presets = sorted({r.size_preset for r in rows if r.size_preset})
+    width = f"(at the retrain width of preset {', '.join(presets)})" if presets else "(at the retrain width)"
+    return quality_size_chart([(Path(r.run).name, r.size_points) for r in rows], budgets, _reward_axis(rows), width)
 
 
 def _basis_phrase(rows: Sequence[RunComparison]) -> str:

@@ -35,6 +35,7 @@ class Marker:
     x: float
     kind: str
     text: str = ""
+    legend: bool = False  # ``text`` in the legend, e.g. a budget line
 
 
 @dataclass(frozen=True)
@@ -49,7 +50,8 @@ class Span:
 MARKS_PER_LINE = 8
 
 MARKER_STYLES = {"reset": {"color": "#e53e3e", "linestyle": "--", "linewidth": 1.2},
-                 "stage": {"color": "#a0aec0", "linestyle": "-", "linewidth": 0.9}}
+                 "stage": {"color": "#a0aec0", "linestyle": "-", "linewidth": 0.9},
+                 "budget": {"color": "#2d3748", "linestyle": ":", "linewidth": 1.4}}
 
 
 @dataclass
@@ -103,7 +105,8 @@ def chart_svg(chart: Chart, *, width: float = 6.4, height: float = 3.2) -> str:
         for marker in chart.markers:
             number = counts.get(marker.kind, 0)
             counts[marker.kind] = number + 1
-            axes.axvline(marker.x, gid=f"{marker.kind}-{number}", **MARKER_STYLES.get(marker.kind, {"color": "#718096"}))
+            axes.axvline(marker.x, gid=f"{marker.kind}-{number}", label=marker.text if marker.legend else None,
+                         **MARKER_STYLES.get(marker.kind, {"color": "#718096"}))
             if marker.text:
                 axes.annotate(marker.text, (marker.x, 1.0), xycoords=("data", "axes fraction"), xytext=(2, -9),
                               textcoords="offset points", fontsize=7, color=MARKER_STYLES.get(marker.kind, {}).get("color"))

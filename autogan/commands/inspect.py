@@ -34,6 +34,7 @@ def register(subparsers) -> None:
 def run(args) -> int:
     from autogan.learning import stage_learning
     from autogan.report import format_table, load_run, rank, ranking_rows, retrain_width, write_report
+    from autogan.search import budget_text
 
     if args.top is not None and args.top < 1:
         raise UserError(f"--top {args.top}: must be at least 1")
@@ -62,6 +63,8 @@ def run(args) -> int:
             # Each architecture's "size" is its derived generator at this width, per image.
             "size_width": {"preset": width.preset, "ch": width.ch, "latent_dim": width.latent_dim,
                            "bottom_width": width.bottom_width, "out_channels": width.out_channels},
+            # The run's size budget or soft size term, counted at the same width; null without either.
+            "size_budget": summary.budget,
             "learning": [stage.to_dict() for stage in learning],
             "architectures": rows,
         }
@@ -76,6 +79,8 @@ def run(args) -> int:
     print(f"{summary.path}: {summary.status}; ranked: {what}{basis}")
     if summary.workers:
         print(f"workers: {summary.workers}")
+    if summary.budget is not None:
+        print(budget_text(summary.budget))
     if shown:
         print(f"size: parameters and GMACs per image of each derived generator {width.describe()}")
         print(format_table(rows))

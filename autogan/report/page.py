@@ -16,12 +16,13 @@ from autogan.errors import UserError, describe_os_error
 from autogan.naming import architecture_slug
 from autogan.report.architecture import architecture_svg
 from autogan.report.charts import search_charts
+from autogan.report.quality import quality_size_figure
 from autogan.report.run import RunSummary, finite_or_none
 from autogan.report.size import params_text, retrain_width, size_text
 from autogan.report.svg import esc
 from autogan.report.table import ranking_rows, reward_text, vector_text
 from autogan.retrain._results import latest_retrain_score
-from autogan.search import RankedArchitecture
+from autogan.search import RankedArchitecture, budget_text
 
 _CSS = """
 body { font-family: system-ui, -apple-system, 'Segoe UI', sans-serif; margin: 24px auto; max-width: 1280px;
@@ -99,6 +100,11 @@ def render_html(
     parts.append('<p class="meta">Red dashed lines: dynamic resets (the supernet collapsed and G, D were re-initialised). '
                  "Grey lines: a new stage (cell) begins.</p>")
     parts.append('<div class="charts">' + "".join(search_charts(summary)) + "</div>")
+    parts.append("<h2>Quality against size</h2>")
+    parts.append(f'<p class="meta">Every full architecture scored during the search: the mean of its rewards over its '
+                 f"parameters {esc(width.describe())}. The line joins the Pareto front: no other architecture is as "
+                 "small and as good. " + esc(budget_text(summary.budget)) + ".</p>")
+    parts.append('<div class="charts">' + quality_size_figure(summary) + "</div>")
     parts.append(_beam_table(summary))
     parts.append("<h2>Latest sample grid</h2>")
     if summary.latest_grid is not None:

@@ -84,6 +84,15 @@ class RunSummary:
     def live(self) -> bool:
         return self.writer_pid is not None
 
+    @property
+    def budget(self) -> dict[str, Any] | None:
+        """The run's size budget or soft size term (``autogan.search.budget_summary``); None without either."""
+        from search_spaces import SearchSpace
+
+        from autogan.search import budget_summary
+
+        return budget_summary(self.config, SearchSpace(num_cells=self.num_cells))
+
 
 def load_run(path: Path | str) -> RunSummary:
     """Read a run directory; a missing or foreign directory is a ``MissingFileError``.

@@ -15,20 +15,24 @@ Modules, one concern each: ``_loop`` (the loop above: ``Search``, ``run_search``
 ``_checkpoint`` (checkpoint and ``state.json``), ``_resume`` (what a resume reuses or
 redoes), ``_trainer`` (calls to the trainer, and getting it back once lost),
 ``_reporting`` (log lines, TensorBoard, sample grids), ``_setup`` (controller, backend,
-workers from the config), ``_resources`` (checks before a cluster is taken) and
-``_ranking`` (the search's answer).
+workers from the config), ``_resources`` (checks before a cluster is taken),
+``_size`` (the size budget and the soft size factor) and ``_ranking`` (the search's answer).
 """
 
 from autogan.search._loop import Search, SearchHooks, run_search
 from autogan.search._ranking import RankedArchitecture, rank_architectures, rescore_candidates
 from autogan.search._setup import controller_options
+from autogan.search._size import budget_summary, budget_text, size_budget
 
 __all__ = [
     "RankedArchitecture",
     "Search",
     "SearchHooks",
+    "budget_summary",
+    "budget_text",
     "controller_options",
     "rank_architectures",
     "rescore_candidates",
     "run_search",
+    "size_budget",
 ]

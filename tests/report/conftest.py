@@ -20,9 +20,10 @@ STAGES = (3, 4, 4)
 RESET_AT = 5  # the global iteration whose supernet collapsed
 
 
-def write_synthetic_run(path: Path, *, stages=STAGES, finished: bool = True, seed: int = 0) -> RunRecord:
+def write_synthetic_run(path: Path, *, stages=STAGES, finished: bool = True, seed: int = 0, overrides=()) -> RunRecord:
     """Policy and beam rows, evaluations, state, sample grids; TOP1 gets the best rewards."""
-    overrides = [f"search.stage_iterations={list(stages)}", "search.archs_per_iteration=3", "run.backend='inprocess'"]
+    overrides = [f"search.stage_iterations={list(stages)}", "search.archs_per_iteration=3", "run.backend='inprocess'",
+                 *overrides]
     config = load_config("digits", overrides)
     record = RunRecord.create(path, config)
     space = SearchSpace(num_cells=config.search.num_cells)
