@@ -105,7 +105,8 @@ def test_cli_writes_csv_html_and_json(runs, tmp_path):
     assert [r["controller"] for r in payload] == ["rnn", "random", "tpe"]
     assert all(r["best_so_far_first_evaluation"] - 1 + len(r["best_so_far"]) == r["evaluations"] for r in payload)
     html = page.read_text()
-    assert html.count("<svg") == 1 and all(f"({name}, seed {seed})" in html for seed, name in enumerate(["rnn", "random", "tpe"]))
+    # Two charts: best reward so far, and quality against size.
+    assert html.count("<svg") == 2 and all(f"({name}, seed {seed})" in html for seed, name in enumerate(["rnn", "random", "tpe"]))
     assert html == render_html(compare_runs(runs))  # deterministic: a rewrite with the same data is identical
     assert table.read_text() == to_csv(compare_runs(runs))
 
