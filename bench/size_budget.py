@@ -18,7 +18,7 @@ unconstrained top-1) is read off the table; with 3 seeds it is exploratory, not 
 
 Pieces are cached as JSON in ``bench/results/size_budget/`` (run directories under
 ``~/.cache/autogan/bench/size_budget/`` or ``$AUTOGAN_BENCH_CACHE``), so the bench stops anywhere
-and continues where it stopped.  ``--smoke`` runs the same plumbing at toy sizes (2 cells, a few
+and continues where it stopped.  ``--smoke`` runs the same plumbing at toy sizes (one iteration a stage, a few
 D steps, a 20-step retrain) into ``bench/results/size_budget_smoke/``: it proves the pipeline, and
 its numbers mean nothing.
 
@@ -50,8 +50,8 @@ RETRAIN_EVAL = ["run.threads=1", "eval.at_start=false", "eval.score_raw=false", 
 SMOKE_SEARCH = ["model.ch=8", "model.df=8", "model.latent_dim=16", "train.batch_size=8", "train.n_critic=2",
                 "train.d_steps_per_iteration=6", "search.reward_samples=40", "search.reward_splits=2",
                 "search.archs_per_iteration=3", "search.beam_candidates=3", "search.beam_width=2",
-                "search.calibration_samples=16", "search.top_k=2", "search.rescore_seeds=2", "search.num_cells=2",
-                "search.stage_iterations=[1,1]"]
+                "search.calibration_samples=16", "search.top_k=2", "search.rescore_seeds=2",
+                "search.stage_iterations=[1,1,1]"]
 SMOKE_RETRAIN = ["train.g_steps=20", "eval.every=20", "eval.samples=200", "eval.splits=2"]
 
 

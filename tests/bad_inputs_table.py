@@ -280,6 +280,8 @@ def cases(p: dict[str, Path], scratch: Path) -> list[tuple[str, list[str]]]:
         ("search.controller=nope", ["search", "--out", scratch / "c1", *TINY, "search.controller='nope'", "run.backend='inprocess'"]),
         ("data.dataset=nope", ["search", "data.dataset='nope'"]),
         ("search.extractor=nope", ["search", "search.extractor='nope'"]),
+        ("search.max_params below the smallest generator", ["search", "search.max_params=50000"]),
+        ("search.size_weight positive", ["search", "search.size_weight=0.5"]),
         # search: Ray
         ("run.evaluators=3 on 2 cores (embedded Ray)", ["search", "--out", scratch / "r1", *TINY, "run.evaluators=3"]),
         ("run.evaluator_gpus=1 without a GPU", ["search", "--out", scratch / "r2", *TINY, "run.evaluator_gpus=1"]),
