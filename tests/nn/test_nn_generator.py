@@ -7,7 +7,7 @@ import random
 import pytest
 import torch
 
-from autogan.nn import Generator, OpNotImplemented, SupernetGenerator, generator_cost
+from autogan.nn import Generator, OpNotImplemented, SupernetGenerator, cell_costs, generator_cost
 from search_spaces import AUTOGAN_TOP1, Architecture, Cell, SearchSpace, register_op, registered_ops
 
 SPACE = SearchSpace()
@@ -192,3 +192,21 @@ def test_supernet_rejects_architectures_outside_its_space():
     supernet = SupernetGenerator(SearchSpace(up=("nearest",)), ch=4, latent_dim=8)
     with pytest.raises(ValueError, match="decision up"):
         supernet(torch.randn(1, 8), AUTOGAN_TOP1)
+
+
+def test_cell_costs_add_up_to_the_generators_cost_exactly():
+    # The size budget's feasibility test is exact only because a generator's cost is its base plus
+    # its cells' costs; any op that made a cell's cost depend on another cell would break this.
+    for cells, ch, out in ((3, 32, 1), (4, 16, 3)):
+        space = SearchSpace(num_cells=cells)
+        table = cell_costs(space, ch, 64, 4, out)
+        rng = random.Random(cells)
+        for _ in range(12):
+            arch = space.sample(rng)
+            vector, start, (params, macs) = space.encode(arch), 0, table.base
+            for stage in range(1, cells + 1):
+                end = start + len(space.decisions(stage))
+                cell_params, cell_macs = table.cells[stage - 1][tuple(vector[start:end])]
+                params, macs, start = params + cell_params, macs + cell_macs, end
+            cost = generator_cost(arch, ch, 64, 4, out)
+            assert (params, macs) == (cost.params, cost.macs), str(arch)
