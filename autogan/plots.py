@@ -107,7 +107,7 @@ def chart_svg(chart: Chart, *, width: float = 6.4, height: float = 3.2) -> str:
             counts[marker.kind] = number + 1
             axes.axvline(marker.x, gid=f"{marker.kind}-{number}", label=marker.text if marker.legend else None,
                          **MARKER_STYLES.get(marker.kind, {"color": "#718096"}))
-            if marker.text:
+            if marker.text and not marker.legend:  # a legend entry says it once
                 axes.annotate(marker.text, (marker.x, 1.0), xycoords=("data", "axes fraction"), xytext=(2, -9),
                               textcoords="offset points", fontsize=7, color=MARKER_STYLES.get(marker.kind, {}).get("color"))
         for number, span in enumerate(chart.spans):

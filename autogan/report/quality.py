@@ -67,7 +67,9 @@ def quality_size_chart(runs: Sequence[tuple[str, Sequence[tuple[float, float]]]]
         series.append(Series(f"{prefix}each architecture", list(points), color=color, scatter=True))
         series.append(Series(f"{prefix}Pareto front", pareto_front(points), color=color, marker="o"))
     markers = [Marker(float(b), "budget", f"budget {b:,.0f} params", legend=True) for b in sorted(set(budgets))]
-    return Chart("Quality against size", f"parameters of the derived generator {width_text}", ylabel, series, markers)
+    # A step after each front point: the best quality reachable at that size or more.
+    return Chart("Quality against size", f"parameters of the derived generator {width_text}", ylabel, series, markers,
+                 step=True)
 
 
 def quality_size_figure(summary: Any) -> str:

@@ -118,7 +118,9 @@ def test_inspect_text_names_the_budget_and_its_width():
 
 def test_a_tiny_search_under_a_budget_evaluates_only_architectures_within_it(tiny_config, tmp_path):
     # Two cells at the retrain width: 70,625 to 94,689 params; 74,000 excludes most of the space.
-    config = tiny_config("run.backend='inprocess'", "search.max_params=74000", cells=2, iterations=1)
+    # A soft target rides along, so that its rows are checked on the real loop too.
+    config = tiny_config("run.backend='inprocess'", "search.max_params=74000", "search.size_target_params=72000",
+                         cells=2, iterations=1)
     space = SearchSpace(num_cells=2)
     budget = size_budget(config, space)
     assert budget.feasible_fraction() < 0.5
@@ -132,3 +134,8 @@ def test_a_tiny_search_under_a_budget_evaluates_only_architectures_within_it(tin
     assert full and all(budget.within(space.encode(Architecture.parse(r["arch"]))) for r in full)
     assert ranking and all(budget.within(space.encode(entry.arch)) for entry in ranking)
     assert not math.isnan(ranking[0].mean_reward)
+    factor = SizeFactor(config, space)
+    for row in rows:
+        assert row["size_factor"] == pytest.approx(factor.factor(Architecture.parse(row["arch"])), rel=1e-12)
+        if row["raw_reward"] is not None:
+            assert row["reward"] == pytest.approx(row["raw_reward"] * row["size_factor"], rel=1e-12)
