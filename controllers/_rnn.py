@@ -167,7 +167,9 @@ class RNNController(Controller):
         entropy = torch.zeros(batch)
         picks = []
         # Each row's choice indices so far: what the budget's masks are a function of.
-        heads = (fixed - torch.tensor(self._offsets[:prefix_length], dtype=torch.long)).tolist() if self.budget else None
+        heads = None
+        if self.budget is not None:
+            heads = (fixed - torch.tensor(self._offsets[:prefix_length], dtype=torch.long)).tolist()
         for position in range(length):
             h, c = self.policy.lstm(x, (h, c))
             if position < prefix_length:

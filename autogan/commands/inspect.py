@@ -53,6 +53,11 @@ def run(args) -> int:
     rows = ranking_rows(shown, width=width, run_dir=summary.path)
     learning = stage_learning(summary.iterations, summary.evaluations)
     if args.json:
+        budget = summary.budget
+        if budget is not None and (budget["max_params"] or budget["max_gmacs"]):
+            for row in rows:
+                row["within_budget"] = ((not budget["max_params"] or row["size"]["params"] <= budget["max_params"])
+                                        and (not budget["max_gmacs"] or row["size"]["gmacs"] <= budget["max_gmacs"]))
         payload = {
             "run_dir": str(summary.path),
             "status": summary.status,
@@ -64,7 +69,7 @@ def run(args) -> int:
             "size_width": {"preset": width.preset, "ch": width.ch, "latent_dim": width.latent_dim,
                            "bottom_width": width.bottom_width, "out_channels": width.out_channels},
             # The run's size budget or soft size term, counted at the same width; null without either.
-            "size_budget": summary.budget,
+            "size_budget": budget,
             "learning": [stage.to_dict() for stage in learning],
             "architectures": rows,
         }
