@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from controllers import BeamSearch, RNNController, SizeBudget, get_controller
+from controllers import CONTROLLERS, BeamSearch, RNNController, SizeBudget, get_controller
 from search_spaces import Architecture, SearchSpace
 
 
@@ -77,7 +77,8 @@ def _within(space, budget, arch):
     return budget.feasible(space.encode(arch))
 
 
-@pytest.mark.parametrize("name", ["rnn", "random", "tpe"])
+# Every registered controller: the search hands the configured one its budget.
+@pytest.mark.parametrize("name", sorted(CONTROLLERS))
 def test_every_proposal_is_within_the_budget(name, small_space, tight):
     controller = get_controller(name, small_space, 3, budget=tight)
     unconstrained = get_controller(name, small_space, 3)
@@ -88,7 +89,7 @@ def test_every_proposal_is_within_the_budget(name, small_space, tight):
     assert not all(tight.within(small_space.encode(p.arch)) for p in unconstrained.sample(150))
 
 
-@pytest.mark.parametrize("name", ["rnn", "random", "tpe"])
+@pytest.mark.parametrize("name", sorted(CONTROLLERS))
 def test_stage_one_proposals_can_be_completed_and_prefixed_ones_stay_within(name, small_space, tight):
     controller = get_controller(name, small_space, 1, budget=tight, stage=1)
     firsts = [p.arch for p in controller.sample(30)]
