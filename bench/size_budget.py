@@ -69,9 +69,16 @@ class Layout:
         self.retrain = RETRAIN_EVAL + (SMOKE_RETRAIN if smoke else [])
 
     def fingerprint(self) -> str:
-        """The presets' text plus the overrides: a changed protocol is a new cache key."""
-        text = "".join((ROOT / "configs" / f"{p}.toml").read_text() for p in (PRESET, f"retrain_{RETRAIN_PRESET}"))
-        return hashlib.sha1((text + "\n".join(self.search + self.retrain)).encode()).hexdigest()[:10]
+        """The resolved search and retrain configs: a changed protocol is a new cache key.
+
+        Resolved rather than the presets' text, so that a comment edited in a preset keeps hours
+        of cached pieces; the seed is a piece's own key, so it is left out.
+        """
+        from autogan.config import load_config, load_retrain_config
+
+        search = load_config(PRESET, [*self.search, "run.seed=0"]).to_toml()
+        retrain = load_retrain_config(RETRAIN_PRESET, [*self.retrain, "run.seed=0"]).to_toml()
+        return hashlib.sha1(f"{search}\n{retrain}".encode()).hexdigest()[:10]
 
 
 # --------------------------------------------------------------------------- sizes
