@@ -49,22 +49,8 @@ def generator_cost(
     with torch.device("meta"):
         model = Generator(arch, ch, latent_dim, bottom_width, out_channels)
         z = torch.zeros(1, latent_dim)
-    params = sum(p.numel() for p in model.parameters() if p.requires_grad)
-    total = 0
-
-    def count(layer: nn.Module, inputs, output) -> None:
-        nonlocal total
-        total += _layer_macs(layer, output)
-
-    counted = (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)
-    handles = [m.register_forward_hook(count) for m in model.modules() if isinstance(m, counted)]
-    try:
-        with torch.no_grad():
-            model.eval()(z)
-    finally:
-        for handle in handles:
-            handle.remove()
-    return Cost(params=int(params), macs=int(total))
+    params, macs = _count(model, z)
+    return Cost(params=params, macs=macs)
 
 
 @dataclass(frozen=True)
@@ -120,10 +106,15 @@ def _cell_cost(position: int, cell, ch: int, bottom_width: int, side: int) -> tu
         x = torch.zeros(1, ch, side, side)
         # Cell j's skip output is 2**j times the bottom width across.
         skips = [torch.zeros(1, ch, bottom_width * 2**j, bottom_width * 2**j) for j in range(1, position)]
+    return _count(module, x, skips, False)
+
+
+def _count(module: nn.Module, *inputs) -> tuple[int, int]:
+    """``module``'s trainable parameters and the MACs of one forward pass on ``inputs``."""
     params = sum(p.numel() for p in module.parameters() if p.requires_grad)
     total = 0
 
-    def count(layer: nn.Module, inputs, output) -> None:
+    def count(layer: nn.Module, layer_inputs, output) -> None:
         nonlocal total
         total += _layer_macs(layer, output)
 
@@ -131,7 +122,7 @@ def _cell_cost(position: int, cell, ch: int, bottom_width: int, side: int) -> tu
     handles = [m.register_forward_hook(count) for m in module.modules() if isinstance(m, counted)]
     try:
         with torch.no_grad():
-            module.eval()(x, skips, False)
+            module.eval()(*inputs)
     finally:
         for handle in handles:
             handle.remove()
