@@ -83,7 +83,9 @@ def chart_svg(chart: Chart, *, width: float = 6.4, height: float = 3.2) -> str:
                 finite = [(x, y) for x, y in series.points if y is not None and math.isfinite(y)]
                 if finite:
                     xs, ys = zip(*finite)
-                    axes.scatter(xs, ys, s=6, color=color, alpha=0.35, label=series.label, gid=f"series-{index}")
+                    # A marked scatter is the few points a reader looks for among the many faint dots.
+                    style = dict(s=22, alpha=0.9, marker=series.marker) if series.marker else dict(s=6, alpha=0.35)
+                    axes.scatter(xs, ys, color=color, label=series.label, gid=f"series-{index}", **style)
                     drawn += len(finite)
                 continue
             for number, segment in enumerate(_segments(series.points)):

@@ -101,9 +101,10 @@ def render_html(
                  "Grey lines: a new stage (cell) begins.</p>")
     parts.append('<div class="charts">' + "".join(search_charts(summary)) + "</div>")
     parts.append("<h2>Quality against size</h2>")
-    parts.append(f'<p class="meta">Every full architecture scored during the search: the mean of its rewards over its '
-                 f"parameters {esc(width.describe())}. The line joins the Pareto front: no other architecture is as "
-                 "small and as good. " + esc(budget_text(summary.budget)) + ".</p>")
+    parts.append(f'<p class="meta">Dots: every full architecture scored during the search, the mean of its rewards '
+                 f"while the supernet trained, over its parameters {esc(width.describe())}. The line joins their "
+                 "Pareto front: no other architecture is as small and as good. Diamonds: the final candidates "
+                 "re-scored on the final supernet, the ranking's values. " + esc(budget_text(summary.budget)) + ".</p>")
     parts.append('<div class="charts">' + quality_size_figure(summary) + "</div>")
     parts.append(_beam_table(summary))
     parts.append("<h2>Latest sample grid</h2>")

@@ -31,18 +31,21 @@ def pareto_front(points: Sequence[tuple[float, float]]) -> list[tuple[float, flo
     return front
 
 
-def quality_points(evaluations: Sequence[dict[str, Any]], num_cells: int, width: Any) -> list[tuple[float, float]]:
-    """One ``(params, mean reward)`` per full architecture scored during the search.
+def quality_points(evaluations: Sequence[dict[str, Any]], num_cells: int, width: Any, *,
+                   rescored: bool = False) -> list[tuple[float, float]]:
+    """One ``(params, mean reward)`` per full architecture scored during the search, or re-scored at its end.
 
-    Every one the search scored, by the mean of its during-run rewards (the provisional ranking's
-    basis): the final re-scoring covers only the top candidates, and a front drawn from those
-    alone would hide what the rest of the space cost.
+    During the search, every one it scored, by the mean of its during-run rewards (the provisional
+    ranking's basis): the final re-scoring covers only the top candidates, and a front drawn from
+    those alone would hide what the rest of the space cost.  With ``rescored``, the final
+    candidates by their re-scores on the final supernet, the final ranking's values: those are
+    higher than their during-run means, which averaged over a supernet still training.
     """
     from autogan.report.size import architecture_size
 
     rewards: dict[str, list[float]] = {}
     for row in evaluations:
-        if row.get("kind") == "rescore":
+        if (row.get("kind") == "rescore") != rescored:
             continue
         reward = row.get("raw_reward", row.get("reward"))
         if reward is None or not math.isfinite(reward):
@@ -58,14 +61,20 @@ def quality_points(evaluations: Sequence[dict[str, Any]], num_cells: int, width:
 
 
 def quality_size_chart(runs: Sequence[tuple[str, Sequence[tuple[float, float]]]], budgets: Sequence[float],
-                       ylabel: str, width_text: str) -> Chart:
-    """Each run's architectures as dots and its Pareto front as a line, in one colour per run; a budget is a dotted line."""
+                       ylabel: str, width_text: str, rescored: Sequence[tuple[float, float]] = ()) -> Chart:
+    """Each run's architectures as dots and its Pareto front as a line, in one colour per run; a budget is a dotted line.
+
+    ``rescored``, for one run: its final candidates' re-scores, drawn as larger marks beside the dots.
+    """
     series = []
     for index, (label, points) in enumerate(runs):
         color = PALETTE[index % len(PALETTE)]
         prefix = f"{label}: " if len(runs) > 1 else ""
         series.append(Series(f"{prefix}each architecture", list(points), color=color, scatter=True))
         series.append(Series(f"{prefix}Pareto front", pareto_front(points), color=color, marker="o"))
+    if rescored:
+        series.append(Series("re-scored on the final supernet", list(rescored), color=PALETTE[1], scatter=True,
+                             marker="D"))
     markers = [Marker(float(b), "budget", f"budget {b:,.0f} params", legend=True) for b in sorted(set(budgets))]
     # A step after each front point: the best quality reachable at that size or more.
     return Chart("Quality against size", f"parameters of the derived generator {width_text}", ylabel, series, markers,
@@ -79,8 +88,9 @@ def quality_size_figure(summary: Any) -> str:
     config = summary.config
     width = retrain_width(config)
     points = quality_points(summary.evaluations, summary.num_cells, width)
+    rescored = quality_points(summary.evaluations, summary.num_cells, width, rescored=True)
     budgets = [config.search.max_params] if config.search.max_params > 0 else []
-    chart = quality_size_chart([("run", points)], budgets, reward_label(config), _width_text(width))
+    chart = quality_size_chart([("run", points)], budgets, reward_label(config), _width_text(width), rescored)
     return f'<figure class="chart" id="quality-size">{chart_svg(chart, width=7.0, height=3.6)}</figure>'
 
 
