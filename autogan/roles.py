@@ -156,12 +156,12 @@ class SupernetTrainer:
         collapsed (``d_steps``, the mean losses), as if the losses had been read every
         step; the trainer's own ``d_steps`` and its batch stream include the extra ones.
         """
-        from autogan.train import StepOptions, StepStats, get_loss, one_stage_step, two_stage_step
+        from autogan.train import STEPS, StepOptions, StepStats, get_loss
 
         self._check_instance(instance)
         train = self.config.train
         options = StepOptions(bf16=train.bf16, channels_last=train.channels_last)
-        step = one_stage_step if train.step == "one_stage" else two_stage_step
+        step = STEPS[train.step]
         loss = get_loss(train.loss)
         size = stage_resolution(self.config, stage)
         self.generator.train()

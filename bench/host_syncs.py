@@ -60,7 +60,7 @@ from search_spaces import SearchSpace  # noqa: E402
 from autogan.config import load_config  # noqa: E402
 from autogan.nn import Discriminator, SupernetGenerator  # noqa: E402
 from autogan.roles import SupernetTrainer  # noqa: E402
-from autogan.train import StepOptions, one_stage_step, two_stage_step  # noqa: E402
+from autogan.train import STEPS, StepOptions  # noqa: E402
 
 SCALAR_READ = "aten::_local_scalar_dense"
 # On CUDA these must learn their output size (or result) from the device before returning.
@@ -73,7 +73,6 @@ CUDA_SYNC_CALL = re.compile(r"^cuda(Stream|Device|Event)Synchronize$|^cudaMemcpy
 PROJECT_FRAME = re.compile(r"(autogan/[\w/]+\.py\(\d+\): \w+)")
 OPTIMIZER_STEP = re.compile(r"^Optimizer\.step#")
 
-STEPS = {"one-stage": one_stage_step, "two-stage": two_stage_step}
 # "hinge-inactive" shifts D's output (a forward hook: one extra aten::add per D forward) so
 # that about half the fakes have d < -1: at initialization every fake is active, so the
 # one-stage merged step's inactive samples would not be exercised.  They matter only
@@ -165,7 +164,8 @@ def function_rows(args, device: torch.device) -> list[dict]:
     zs = [torch.randn(args.batch, args.latent, generator=generator).to(device) for _ in archs]
     options = StepOptions(channels_last=device.type == "cuda")
     rows = []
-    for step_name, step in STEPS.items():
+    for key, step in STEPS.items():
+        step_name = key.replace("_", "-")  # the labels of the results on record
         for loss_label in LOSSES:
             for merged in (False, True):
                 if loss_label == "hinge-inactive" and not (merged and step_name == "one-stage"):

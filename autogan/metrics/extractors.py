@@ -9,8 +9,9 @@ FID layers are returned.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any
 
 import torch
@@ -109,7 +110,10 @@ class ExtractorSpec:
     uses_weights_path: bool = field(default=False)
 
 
-EXTRACTORS: dict[str, ExtractorSpec] = {}
+_REGISTRY: dict[str, ExtractorSpec] = {}
+#: Read-only view of the registry, name -> spec: ``register_extractor`` is the one way in, so its
+#: checks hold for every entry.
+EXTRACTORS: Mapping[str, ExtractorSpec] = MappingProxyType(_REGISTRY)
 
 
 def register_extractor(name: str, build: Builder, description: str = "", *, uses_weights_path: bool = False) -> None:
@@ -120,7 +124,7 @@ def register_extractor(name: str, build: Builder, description: str = "", *, uses
         raise ValueError(f"feature extractor {name!r} is already registered")
     if not callable(build):
         raise ValueError(f"feature extractor {name!r}: build must be callable")
-    EXTRACTORS[name] = ExtractorSpec(name, build, description, uses_weights_path)
+    _REGISTRY[name] = ExtractorSpec(name, build, description, uses_weights_path)
 
 
 def extractor_names() -> tuple[str, ...]:

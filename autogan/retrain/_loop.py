@@ -277,7 +277,7 @@ class Retrainer:
 
     def train_g_step(self) -> dict[str, float]:
         """``n_critic`` D batches, the last of which also trains G; then the EMA and the schedule."""
-        from autogan.train import one_stage_step, two_stage_step
+        from autogan.train import STEPS
 
         train = self.config.train
         source = self._data()
@@ -298,17 +298,14 @@ class Retrainer:
                 # G trains on the merged step's fakes, so that step draws the G batch: D then sees
                 # d_batch_size reals against g_batch_size fakes (its loss is a mean over each).
                 z = self._z(train.g_batch_size if update_g else train.d_batch_size)  # (B_G or B, latent)
-                stats = one_stage_step(
-                    self.generator, self.discriminator, self.opt_g, self.opt_d, real, z, None, self.loss,
-                    update_g=update_g, options=self.options,
-                )
+                batches = {}
             else:
                 z = self._z(train.d_batch_size)  # (B, latent)
-                g_z = self._z(train.g_batch_size) if update_g else None  # (2B, latent): the paper's G batch
-                stats = two_stage_step(
-                    self.generator, self.discriminator, self.opt_g, self.opt_d, real, z, None, self.loss,
-                    update_g=update_g, g_z=g_z, options=self.options,
-                )
+                batches = {"g_z": self._z(train.g_batch_size) if update_g else None}  # (2B, latent): the paper's G batch
+            stats = STEPS[train.step](
+                self.generator, self.discriminator, self.opt_g, self.opt_d, real, z, None, self.loss,
+                update_g=update_g, options=self.options, **batches,
+            )
             self.d_steps += 1
             losses_d.append(stats.loss_d)
         self.step += 1

@@ -4,6 +4,8 @@
 for how one-stage steps stay exact for every loss, hinge included.
 """
 
+from types import MappingProxyType
+
 from autogan.train._ema import EMA
 from autogan.train._losses import LOSSES, Loss, get_loss, register_loss
 from autogan.train._options import DEFAULT_OPTIONS, StepOptions, to_channels_last
@@ -18,8 +20,9 @@ from autogan.train._steps import (
     two_stage_step,
 )
 
-#: Step functions by name, for configs and CLI ``choices=``.
-STEPS = {"one-stage": one_stage_step, "two-stage": two_stage_step}
+#: Step functions by ``train.step``, keyed as the config spells it (read-only: a saved config's
+#: name must keep meaning the same step).
+STEPS = MappingProxyType({"one_stage": one_stage_step, "two_stage": two_stage_step})
 
 __all__ = [
     "DEFAULT_OPTIONS",
