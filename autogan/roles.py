@@ -22,16 +22,7 @@ from autogan.config import REWARD_NAMES, Config
 from autogan.device import Placement, adam, configure_backends, place_worker, set_threads, to_host
 from autogan.errors import ConfigError
 from autogan.log import logger
-from autogan.seeding import derived_seed
-
-
-# Purposes mixed into derived seeds, so that streams never collide.
-SEED_MODEL_INIT = 1
-SEED_TRAIN_STREAM = 2
-SEED_REWARD = 3
-SEED_CONTROLLER = 4
-SEED_SAMPLES = 5
-SEED_CALIBRATION = 6
+from autogan.seeding import SeedPurpose, derived_seed
 
 
 def stage_resolution(config: Config, stage: int) -> int:
@@ -99,7 +90,8 @@ class SupernetTrainer:
             channels=data.channels,
         ).to(self.device)
         # On the device, so that drawing a batch's indices and z launches kernels and never copies.
-        self.stream = torch.Generator(device=self.device).manual_seed(derived_seed(self.config.run.seed, SEED_TRAIN_STREAM))
+        stream_seed = derived_seed(self.config.run.seed, SeedPurpose.TRAIN_STREAM)
+        self.stream = torch.Generator(device=self.device).manual_seed(stream_seed)
         self.monitor = ResetMonitor(window=self.config.train.reset_window, threshold=self.config.train.reset_threshold)
         self.resets = 0
         self.d_steps = 0
@@ -126,7 +118,7 @@ class SupernetTrainer:
         # The switches belong to this worker's process, so the trainer sets its own; again at a
         # reset, which costs nothing.
         configure_backends(self.device, tf32=self.config.run.tf32)
-        seed = derived_seed(self.config.run.seed, SEED_MODEL_INIT, self.resets)
+        seed = derived_seed(self.config.run.seed, SeedPurpose.MODEL_INIT, self.resets)
         self.generator, self.discriminator = build_models(self.config, self.space, seed, self.device)
         if train.channels_last and self.device.type == "cuda":
             from autogan.train import to_channels_last
@@ -359,7 +351,7 @@ class RewardEvaluator:
                 yield
             return
         if search.reward_norm == "recalibrate":
-            z_source = self._latent_source(derived_seed(seed, SEED_CALIBRATION))
+            z_source = self._latent_source(derived_seed(seed, SeedPurpose.CALIBRATION))
             latent = self.config.model.latent_dim
             recalibrate_batch_norms(
                 self.generator,

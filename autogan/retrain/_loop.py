@@ -22,11 +22,8 @@ from autogan.retrain._checkpoint import CHECKPOINT_FORMAT, CHECKPOINT_VERSION, l
 from autogan.retrain._directory import RetrainDirectory
 from autogan.retrain._models import build_discriminator, build_generator, discriminator_args, generator_args
 from autogan.retrain._scoring import Evaluation, Scorer, evaluation_seed
-from autogan.seeding import derived_seed
+from autogan.seeding import SeedPurpose, derived_seed
 
-# Purposes mixed into derived seeds; distinct from the search's and from the models' (see _models).
-SEED_STREAM = 13
-SEED_GRID = 15
 # Seconds between progress lines where there is no progress bar (a log: nohup, CI, a Ray job).
 PROGRESS_EVERY = 60.0
 
@@ -179,9 +176,9 @@ class Retrainer:
         self.ema = EMA(self.generator, decay=train.ema_decay, start_step=train.ema_start)
         self.loss = get_loss(train.loss)
         self.options = StepOptions(bf16=train.bf16, channels_last=train.channels_last)
-        self.stream = torch.Generator().manual_seed(derived_seed(config.run.seed, SEED_STREAM))
+        self.stream = torch.Generator().manual_seed(derived_seed(config.run.seed, SeedPurpose.RETRAIN_STREAM))
         self.eval_seed = evaluation_seed(config)
-        self.grid_seed = derived_seed(config.run.seed, SEED_GRID) % 2**63
+        self.grid_seed = derived_seed(config.run.seed, SeedPurpose.RETRAIN_GRID) % 2**63
         self.step = 0
         self.d_steps = 0
         self.best: Evaluation | None = None

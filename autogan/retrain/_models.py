@@ -9,11 +9,7 @@ from torch import nn
 from search_spaces import Architecture
 
 from autogan.config import RetrainConfig
-from autogan.seeding import derived_seed
-
-# Purposes mixed into derived seeds; distinct from the search's.
-SEED_G_INIT = 11
-SEED_D_INIT = 12
+from autogan.seeding import SeedPurpose, derived_seed
 
 
 def build_generator(args: dict[str, Any]) -> nn.Module:
@@ -45,7 +41,7 @@ def generator_args(config: RetrainConfig, arch: Architecture) -> dict[str, Any]:
         "out_channels": config.data.channels,
         "skip_out_includes_skip_ins": config.model.skip_semantics == "reference",
         "spectral_norm": config.model.g_spectral_norm,
-        "seed": derived_seed(config.run.seed, SEED_G_INIT) % 2**31,
+        "seed": derived_seed(config.run.seed, SeedPurpose.RETRAIN_G_INIT) % 2**31,
     }
 
 
@@ -55,7 +51,7 @@ def discriminator_args(config: RetrainConfig, arch: Architecture) -> dict[str, A
         "in_channels": config.data.channels,
         "stages": len(arch.cells),
         "extra_blocks": config.model.d_extra_blocks,
-        "seed": derived_seed(config.run.seed, SEED_D_INIT) % 2**31,
+        "seed": derived_seed(config.run.seed, SeedPurpose.RETRAIN_D_INIT) % 2**31,
     }
 
 

@@ -12,7 +12,7 @@ from torch import nn
 
 from autogan.config import RetrainConfig
 from autogan.device import resolve_device
-from autogan.seeding import derived_seed
+from autogan.seeding import SeedPurpose, derived_seed
 from autogan.retrain._checkpoint import generator_from_checkpoint, load_retrain_checkpoint
 from autogan.retrain._sampling import truncated_latents
 
@@ -58,12 +58,9 @@ class Evaluation:
         return f"G step {self.g_step}, {self.weights} weights: IS {self.is_mean:.3f} ± {self.is_std:.3f}, FID {fid} ({self.samples} samples)"
 
 
-SEED_EVAL = 14
-
-
 def evaluation_seed(config: RetrainConfig) -> int:
     """The seed of a retraining's evaluation latents: fixed per run, so every evaluation sees the same z."""
-    return derived_seed(config.run.seed, SEED_EVAL) % 2**63
+    return derived_seed(config.run.seed, SeedPurpose.RETRAIN_EVAL) % 2**63
 
 
 class Scorer:

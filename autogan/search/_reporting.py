@@ -15,8 +15,7 @@ from autogan.log import logger
 from autogan.naming import architecture_slug
 from autogan.record import RunRecord
 from autogan.images import png_bytes
-from autogan.roles import SEED_SAMPLES
-from autogan.seeding import derived_seed
+from autogan.seeding import SeedPurpose, derived_seed
 
 from autogan.search._scoring import json_float
 
@@ -78,7 +77,7 @@ class Reporter:
 
     def _sample(self, arch: Architecture, weights_box: dict):
         # An evaluator renders it: it holds these weights even while the trainer moves on.
-        seed = derived_seed(self.seed, SEED_SAMPLES)
+        seed = derived_seed(self.seed, SeedPurpose.SAMPLES)
         return self.evaluators[0].call("sample_images", str(arch), 64, seed, weights_box).result()
 
     def log_config(self, config: Any) -> None:

@@ -10,8 +10,7 @@ from search_spaces import Architecture
 
 from autogan.log import logger
 from autogan.record import RunRecord
-from autogan.roles import SEED_REWARD
-from autogan.seeding import derived_seed
+from autogan.seeding import SeedPurpose, derived_seed
 
 from autogan.search._ranking import autogan_vector
 from autogan.search._resume import drop_evaluation
@@ -72,7 +71,7 @@ class Scorer:
                 {
                     "key": [stage, iteration, kind, index],
                     "arch": str(arch),
-                    "seed": derived_seed(self.seed, SEED_REWARD, stage, iteration, kind_code, replicates[index]),
+                    "seed": derived_seed(self.seed, SeedPurpose.REWARD, stage, iteration, kind_code, replicates[index]),
                 }
             )
             slots.append(index)

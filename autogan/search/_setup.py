@@ -8,8 +8,8 @@ from search_spaces import SearchSpace
 
 from autogan.config import Config
 from autogan.errors import ConfigError, first_line, shown
-from autogan.roles import SEED_CONTROLLER, RewardEvaluator, SupernetTrainer
-from autogan.seeding import derived_seed
+from autogan.roles import RewardEvaluator, SupernetTrainer
+from autogan.seeding import SeedPurpose, derived_seed
 
 
 def controller_options(search: Any) -> dict[str, Any]:
@@ -36,7 +36,7 @@ def make_controller(config: Config, space: SearchSpace, budget: Any = None) -> A
         return get_controller(
             search.controller,
             space,
-            seed=derived_seed(config.run.seed, SEED_CONTROLLER) % 2**31,
+            seed=derived_seed(config.run.seed, SeedPurpose.CONTROLLER) % 2**31,
             **options,
         )
     except ValueError as exc:
