@@ -25,7 +25,6 @@ when the stage changes; ``controller.on_supernet_reset()`` after a dynamic reset
 from controllers._base import Controller, Proposal, UpdateStats
 from controllers._beam import BeamEntry, BeamSearch
 from controllers._budget import SizeBudget
-from controllers._fixed import FixedController
 from controllers._optuna import OptunaController
 from controllers._random import RandomController
 from controllers._registry import CONTROLLERS, get_controller, register_controller
@@ -36,7 +35,6 @@ __all__ = [
     "BeamSearch",
     "CONTROLLERS",
     "Controller",
-    "FixedController",
     "OptunaController",
     "Proposal",
     "RNNController",

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 import torch
 
-from controllers import BeamSearch, FixedController, RNNController
+from controllers import BeamSearch, RNNController
+from controllers.testing import FixedController
 from controllers.testing import match_fraction, run_synthetic
 
 # Multi-level budget, per stage: 40 updates of 10 proposals, then M = 10 candidates for
