@@ -132,7 +132,7 @@ def resample(checkpoint: Path) -> list[dict[str, Any]]:
     from autogan.config import RetrainConfig
     from autogan.metrics.evaluate import extract_features
     from autogan.retrain import generator_from_checkpoint, load_retrain_checkpoint
-    from autogan.retrain._scoring import Scorer
+    from autogan.retrain._scoring import GeneratorScorer
 
     torch.set_num_threads(1)
     state = load_retrain_checkpoint(checkpoint)
@@ -141,7 +141,7 @@ def resample(checkpoint: Path) -> list[dict[str, Any]]:
     real = get_dataset(config.data.dataset, size=generator.output_size, channels=config.data.channels)
     rows = []
     for seed in RESAMPLE_SEEDS:
-        scorer = Scorer(config, generator.output_size, torch.device("cpu"), seed)
+        scorer = GeneratorScorer(config, generator.output_size, torch.device("cpu"), seed)
         if not rows:
             real_features, _ = extract_features(real.iter_batches(500, size=generator.output_size), scorer.extractor)
         images: list[torch.Tensor] = []

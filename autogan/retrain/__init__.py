@@ -27,7 +27,7 @@ from autogan.retrain._results import RetrainScore, latest_retrain_score
 from autogan.retrain._plan import default_retrain_config, retrain_preset_for, run_retrain_base
 from autogan.retrain._models import build_discriminator, build_generator, discriminator_args, generator_args
 from autogan.retrain._sampling import truncated_latents
-from autogan.retrain._scoring import Evaluation, Scorer, score_checkpoint, truncation_sweep
+from autogan.retrain._scoring import Evaluation, GeneratorScorer, score_checkpoint, truncation_sweep
 
 __all__ = [
     "CHECKPOINT_FORMAT",
@@ -39,7 +39,7 @@ __all__ = [
     "RetrainResult",
     "RetrainScore",
     "Retrainer",
-    "Scorer",
+    "GeneratorScorer",
     "build_discriminator",
     "build_generator",
     "default_retrain_config",

@@ -21,7 +21,7 @@ from autogan.files import atomic_torch_save
 from autogan.retrain._checkpoint import CHECKPOINT_FORMAT, CHECKPOINT_VERSION, load_retrain_checkpoint
 from autogan.retrain._directory import RetrainDirectory
 from autogan.retrain._models import build_discriminator, build_generator, discriminator_args, generator_args
-from autogan.retrain._scoring import Evaluation, Scorer, evaluation_seed
+from autogan.retrain._scoring import Evaluation, GeneratorScorer, evaluation_seed
 from autogan.seeding import SeedPurpose, derived_seed
 
 # Seconds between progress lines where there is no progress bar (a log: nohup, CI, a Ray job).
@@ -183,7 +183,7 @@ class Retrainer:
         self.d_steps = 0
         self.best: Evaluation | None = None
         self.history: list[Evaluation] = []
-        self._scorer: Scorer | None = None
+        self._scorer: GeneratorScorer | None = None
         self._source = None
         self._tb = None
 
@@ -392,9 +392,9 @@ class Retrainer:
             ).to(self.device)
         return self._source
 
-    def scorer(self) -> Scorer:
+    def scorer(self) -> GeneratorScorer:
         if self._scorer is None:
-            self._scorer = Scorer(self.config, self.resolution, self.device, self.eval_seed)
+            self._scorer = GeneratorScorer(self.config, self.resolution, self.device, self.eval_seed)
         return self._scorer
 
     def _tensorboard(self):

@@ -63,7 +63,7 @@ def evaluation_seed(config: RetrainConfig) -> int:
     return derived_seed(config.run.seed, SeedPurpose.RETRAIN_EVAL) % 2**63
 
 
-class Scorer:
+class GeneratorScorer:
     """IS and FID with the configured extractor, against cached reference statistics of the dataset.
 
     Each call draws the same latents (from ``seed``), so evaluations at different steps are paired.
@@ -150,7 +150,7 @@ def score_checkpoint(
         config = config.replace(eval=replace(config.eval, extractor=extractor))
     torch_device = resolve_device(device)
     generator = generator_from_checkpoint(checkpoint, weights=weights, device=torch_device)
-    scorer = Scorer(config, generator.output_size, torch_device, seed)
+    scorer = GeneratorScorer(config, generator.output_size, torch_device, seed)
     with torch.no_grad():
         is_mean, is_std, fid = scorer.score(generator, samples=samples, truncation=truncation)
     return {
@@ -180,7 +180,7 @@ def truncation_sweep(
     config = RetrainConfig.from_dict(checkpoint["config"], source=f"checkpoint {path}")
     torch_device = resolve_device(device)
     generator = generator_from_checkpoint(checkpoint, device=torch_device)
-    scorer = Scorer(config, generator.output_size, torch_device, seed)
+    scorer = GeneratorScorer(config, generator.output_size, torch_device, seed)
     rows = []
     for tau in taus:
         images: list[torch.Tensor] = []

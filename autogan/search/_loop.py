@@ -27,7 +27,7 @@ from autogan.search._resources import check_inputs, wait_for_resources, wait_for
 from autogan.search._resume import NOTHING_COMMITTED, drop_uncommitted_iterations, position, reusable_evaluations
 from autogan.search._schedule import Schedule, start_of_run
 from autogan.search._stage_cost import stage_step_macs
-from autogan.search._scoring import Scorer, shareable
+from autogan.search._scoring import ArchitectureScorer, shareable
 from autogan.search._size import SizeFactor, size_budget
 from autogan.search._setup import connect_backend, make_controller, start_evaluators, start_trainer
 from autogan.search._trainer import MAX_RECOVERIES, PinnedTrainer
@@ -116,8 +116,9 @@ class Search:
             self._free_workers()  # a shared cluster gets back what a search that never started took
             raise
         self._trainer = PinnedTrainer(self.trainer)
-        self.scorer = Scorer(self.record, ActorPool(self.backend, self.evaluators), run.seed, self._scoring_submitted,
-                             size_factor=SizeFactor(config, self.space) if SizeFactor.wanted(config) else None)
+        size_factor = SizeFactor(config, self.space) if SizeFactor.wanted(config) else None
+        self.scorer = ArchitectureScorer(self.record, ActorPool(self.backend, self.evaluators), run.seed,
+                                         self._scoring_submitted, size_factor=size_factor)
         self.reporter = Reporter(self.record, self.evaluators, run.seed)
         self.progress_state: dict[str, Any] = start_of_run()
         self.next_train_archs: list[str] | None = None

@@ -18,7 +18,7 @@ from autogan.search._schedule import PHASE_ORDER
 from autogan.search._size import shaped_reward
 
 
-class Scorer:
+class ArchitectureScorer:
     """Scores architectures on a pool of evaluators, one record row each.
 
     ``reusable`` holds evaluations recorded after the last checkpoint (see ``_resume``):

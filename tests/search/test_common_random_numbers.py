@@ -4,13 +4,13 @@ import pytest
 
 from autogan.config import load_config
 from autogan.record import RunRecord
-from autogan.search._scoring import Scorer
+from autogan.search._scoring import ArchitectureScorer
 from workers import ActorPool, InProcessBackend
 
 
 @pytest.fixture(scope="module")
 def scoring(tiny_overrides_for, tmp_path_factory):
-    """A Scorer on one real in-process evaluator, with a supernet trained a few steps."""
+    """An ArchitectureScorer on one real in-process evaluator, with a supernet trained a few steps."""
     from autogan.roles import RewardEvaluator, SupernetTrainer
 
     config = load_config("digits", tiny_overrides_for())
@@ -19,7 +19,7 @@ def scoring(tiny_overrides_for, tmp_path_factory):
     backend = InProcessBackend()
     evaluator = backend.actor(RewardEvaluator, config.to_dict())
     record = RunRecord.create(tmp_path_factory.mktemp("crn") / "run", config)
-    scorer = Scorer(record, ActorPool(backend, [evaluator]), seed=0, on_submitted=lambda: None)
+    scorer = ArchitectureScorer(record, ActorPool(backend, [evaluator]), seed=0, on_submitted=lambda: None)
     return trainer.space, scorer, {"version": 1, "ref": trainer.weights()}
 
 

@@ -10,7 +10,7 @@ from autogan.config import load_config
 from autogan.errors import ConfigError
 from autogan.record import RunRecord, evaluation_row_problem
 from autogan.search import run_search
-from autogan.search._scoring import Scorer
+from autogan.search._scoring import ArchitectureScorer
 from autogan.search._size import SizeFactor, budget_summary, budget_text, size_budget
 from search_spaces import Architecture, SearchSpace
 
@@ -96,7 +96,7 @@ def test_shaped_rows_keep_the_raw_reward_and_the_factor(tmp_path):
     record = RunRecord.create(tmp_path / "run", config)
     pool = _Pool({str(big): 4.0, str(small): None})
     factor = SizeFactor(config, SearchSpace(num_cells=3))
-    rows = Scorer(record, pool, 0, lambda: None, size_factor=factor).score(1, 0, "policy", [big, small], {})
+    rows = ArchitectureScorer(record, pool, 0, lambda: None, size_factor=factor).score(1, 0, "policy", [big, small], {})
     params = generator_cost(big, 32, 64, 4, 1).params
     assert rows[0]["raw_reward"] == 4.0
     assert rows[0]["size_factor"] == pytest.approx((params / 100000) ** -0.07)
