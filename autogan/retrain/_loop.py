@@ -6,7 +6,7 @@ import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 import torch
 
@@ -14,10 +14,10 @@ from search_spaces import Architecture
 
 from autogan.config import RetrainConfig
 from autogan.device import adam, configure_backends, resolve_device, set_threads
-from autogan.images import png_bytes
 from autogan.errors import UserError
 from autogan.log import logger
 from autogan.files import atomic_torch_save
+from autogan.retrain._outputs import RetrainListener, RetrainWriter
 from autogan.retrain._checkpoint import CHECKPOINT_FORMAT, CHECKPOINT_VERSION, load_retrain_checkpoint
 from autogan.retrain._directory import RetrainDirectory
 from autogan.retrain._models import build_discriminator, build_generator, discriminator_args, generator_args
@@ -138,9 +138,11 @@ class Retrainer:
         *,
         progress: bool | None = None,
         inherit: Inherit | None = None,
+        listeners: Sequence[RetrainListener] | None = None,
     ):
         """``inherit(run_dir, arch, g_args, d_args) -> (G state, D state)`` reads the weights that
-        ``train.init_from`` names (``autogan.inherit.inherited_state``)."""
+        ``train.init_from`` names (``autogan.inherit.inherited_state``).  ``listeners`` receive each
+        G step's losses and each evaluation (default: a ``RetrainWriter`` into ``directory``)."""
         from autogan.train import EMA, OrthogonallyRegularized, StepOptions, get_loss, to_channels_last
 
         self.directory = directory
@@ -185,7 +187,7 @@ class Retrainer:
         self.history: list[Evaluation] = []
         self._scorer: GeneratorScorer | None = None
         self._source = None
-        self._tb = None
+        self.listeners = list(listeners) if listeners is not None else [RetrainWriter()]
 
     @property
     def resolution(self) -> int:
@@ -243,22 +245,22 @@ class Retrainer:
                     logger.info("retrain: G step %d of %d, %.2f G steps/s, about %.1f min left; loss_d %.3f, loss_g %.3f",
                                 self.step, total, rate, (total - self.step) / rate / 60, losses["loss_d"], losses["loss_g"])
                 bar.set_postfix(loss_d=f"{losses['loss_d']:.3f}", loss_g=f"{losses['loss_g']:.3f}")
-                writer = self._tensorboard()
-                for key, value in losses.items():
-                    writer.add_scalar(f"train/{key}", value, self.step)
+                for listener in self.listeners:
+                    listener.trained(self, losses)
                 evaluate_now = self.step % evaluation.every == 0 or self.step == total
                 if evaluate_now:
                     self.evaluate()
                 if evaluate_now or self.step % evaluation.checkpoint_every == 0:
                     self.checkpoint()
+            bar.close()
+            if not self.history or self.history[-1].g_step != self.step:
+                # A resumed run that had already finished: its final evaluation is in the history.
+                self.evaluate()
+                self.checkpoint()
         finally:
             bar.close()
-            if self._tb is not None:
-                self._tb.close()
-        if not self.history or self.history[-1].g_step != self.step:
-            # A resumed run that had already finished: its final evaluation is in the history.
-            self.evaluate()
-            self.checkpoint()
+            for listener in self.listeners:
+                listener.close()
         result = RetrainResult(
             out_dir=self.directory.out_dir,
             arch=self.arch,
@@ -310,36 +312,36 @@ class Retrainer:
         return {"loss_d": sum(losses_d) / len(losses_d), "loss_g": float(stats.loss_g), "lr_g": lr_g}
 
     def evaluate(self) -> list[Evaluation]:
-        """Score the EMA generator (and the raw one when configured), log, grid, maybe a new best."""
+        """Score the EMA generator (and the raw one when configured), keep the best; the listeners write."""
+        evaluations = self.measure()
+        ema = evaluations[0]
+        self.history.append(ema)
+        new_best = ema.fid is not None and math.isfinite(ema.fid) and (self.best is None or ema.fid < self.best.fid)
+        if new_best:
+            self.best = ema
+        for listener in self.listeners:
+            listener.evaluated(self, evaluations, new_best)
+        return evaluations
+
+    def measure(self) -> list[Evaluation]:
+        """IS and FID of the EMA generator (and the raw one when configured) now; writes nothing."""
         targets = [("ema", self.ema.model)]
         if self.config.eval.score_raw:
             targets.append(("raw", self.generator))
-        results = []
+        evaluations = []
         scorer = self.scorer()  # outside no_grad: the first use may train the digits classifier
         for name, model in targets:
             started = time.perf_counter()
             with torch.no_grad():
                 is_mean, is_std, fid = scorer.score(model)
-            evaluation = Evaluation(self.step, name, is_mean, is_std, fid, self.config.eval.samples, time.perf_counter() - started)
-            results.append(evaluation)
-            self.directory.append_metrics({**evaluation.to_dict(), "time": time.time()})
-            logger.info("evaluation: %s", evaluation.describe())
-            writer = self._tensorboard()
-            writer.add_scalar(f"eval/is_{name}", is_mean, self.step)
-            if fid is not None and math.isfinite(fid):
-                writer.add_scalar(f"eval/fid_{name}", fid, self.step)
-        ema_eval = results[0]
-        self.history.append(ema_eval)
-        if ema_eval.fid is not None and math.isfinite(ema_eval.fid) and (self.best is None or ema_eval.fid < self.best.fid):
-            self.best = ema_eval
-            self._save_best(ema_eval)
-        self._save_grid()
-        return results
+            evaluations.append(Evaluation(self.step, name, is_mean, is_std, fid, self.config.eval.samples,
+                                          time.perf_counter() - started))
+        return evaluations
 
     def checkpoint(self) -> None:
         """Everything a resume needs, in ``checkpoints/latest.pt``."""
         state = {
-            **self._checkpoint_header(),
+            **self.checkpoint_header(),
             "d_steps": self.d_steps,
             "generator": self.generator.state_dict(),
             "generator_ema": self.ema.model.state_dict(),
@@ -354,7 +356,7 @@ class Retrainer:
         }
         atomic_torch_save(state, self.directory.latest_path)
 
-    def _checkpoint_header(self) -> dict[str, Any]:
+    def checkpoint_header(self) -> dict[str, Any]:
         """What every retrain checkpoint starts with: its format and how to rebuild its networks."""
         return {
             "format": CHECKPOINT_FORMAT,
@@ -363,22 +365,6 @@ class Retrainer:
             "arch": str(self.arch),
             "step": self.step,
         }
-
-    def _save_best(self, evaluation: Evaluation) -> None:
-        state = {
-            **self._checkpoint_header(),
-            "generator": self.generator.state_dict(),
-            "generator_ema": self.ema.model.state_dict(),
-            "score": evaluation.to_dict(),
-            "config": self.config.to_dict(),
-        }
-        atomic_torch_save(state, self.directory.best_path)
-
-    def _save_grid(self) -> None:
-        z = torch.randn(self.config.eval.grid, self.config.model.latent_dim, generator=torch.Generator().manual_seed(self.grid_seed))
-        with torch.no_grad():
-            images = self.ema.model(z.to(self.device)).float().cpu()  # (grid, C, H, W)
-        self.directory.write_grid(self.step, png_bytes(images))
 
     # --- lazily built pieces --------------------------------------------------------------
 
@@ -396,13 +382,6 @@ class Retrainer:
         if self._scorer is None:
             self._scorer = GeneratorScorer(self.config, self.resolution, self.device, self.eval_seed)
         return self._scorer
-
-    def _tensorboard(self):
-        if self._tb is None:
-            from torch.utils.tensorboard import SummaryWriter
-
-            self._tb = SummaryWriter(str(self.directory.tensorboard_dir))
-        return self._tb
 
     def _z(self, n: int) -> torch.Tensor:
         return torch.randn(n, self.config.model.latent_dim, generator=self.stream).to(self.device)
