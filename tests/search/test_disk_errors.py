@@ -7,6 +7,8 @@ import os
 
 import pytest
 
+from cli_contract import assert_one_line_error
+
 from autogan.cli import main
 from autogan.record import RunRecord
 
@@ -32,17 +34,10 @@ def fail_on_call(monkeypatch, method: str, call: int, code: int, path_of) -> Non
     monkeypatch.setattr(RunRecord, method, failing)
 
 
-def the_error_line(err: str) -> str:
-    assert "Traceback" not in err
-    lines = [line for line in err.splitlines() if line.startswith("autogan search:")]
-    assert len(lines) == 1, err[-3000:]
-    return lines[0]
-
-
 def failed_search_line(capsys, run, overrides: list[str]) -> str:
     """Start a search at ``run`` that must stop with exit status 2; the one line it printed."""
-    assert main(["search", "--out", str(run), *overrides]) == 2
-    return the_error_line(capsys.readouterr().err)
+    code = main(["search", "--out", str(run), *overrides])
+    return assert_one_line_error(code, capsys.readouterr().err, "search")
 
 
 @pytest.fixture

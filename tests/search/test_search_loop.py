@@ -12,6 +12,7 @@ import pytest
 
 from search_spaces import Architecture
 
+from cli_contract import assert_one_line_error
 from autogan.record import RunRecord
 from autogan.search import Search, SearchHooks, rescore_candidates, run_search
 
@@ -227,17 +228,16 @@ def test_dynamic_reset_recreates_gan_and_keeps_the_controller(tiny_config, tmp_p
 def test_search_cli_bad_input_exits_2(args, message, capsys):
     from autogan.cli import main
 
-    assert main(["search", *args]) == 2
-    err = capsys.readouterr().err
-    assert message in err and len(err.strip().splitlines()) == 1
+    line = assert_one_line_error(main(["search", *args]), capsys.readouterr().err, "search")
+    assert message in line
 
 
 def test_search_refuses_a_run_directory_made_by_another_config(tiny_config, tiny_overrides_for, tmp_path, capsys):
     from autogan.cli import main
 
     RunRecord.create(tmp_path / "run", tiny_config())
-    assert main(["search", "--out", str(tmp_path / "run"), *tiny_overrides_for("run.seed=5")]) == 2
-    assert "different config" in capsys.readouterr().err
+    code = main(["search", "--out", str(tmp_path / "run"), *tiny_overrides_for("run.seed=5")])
+    assert "different config" in assert_one_line_error(code, capsys.readouterr().err, "search")
 
 
 def run_with_trainer_killed_once(config, run_dir):
