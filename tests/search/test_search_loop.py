@@ -402,6 +402,30 @@ def test_trainer_death_continues_from_the_last_checkpoint_exactly(tiny_config, t
     assert state["top"] == reference.read_state()["top"]
 
 
+def test_trainer_death_after_an_iterations_row_leaves_the_record_an_uninterrupted_run_does(
+    tiny_config, tmp_path, uninterrupted_search
+):
+    # Iteration 1's row is on disk, its checkpoint not yet: the iteration is redone from the
+    # checkpoint before it, and its row must replace the first one, not follow it.
+    _, reference = uninterrupted_search(False)
+    config = tiny_config("run.backend='inprocess'", "run.overlap=false", **CRASH_OVERRIDES)
+    search = Search(config, tmp_path / "run", progress=False)
+    killed = []
+
+    def kill_the_trainer_after_the_row(row):
+        if row["global_iteration"] == 1 and not killed:
+            killed.append(True)
+            search.backend.kill(search.trainer)
+
+    search.hooks.on_iteration = kill_the_trainer_after_the_row
+    try:
+        search.run()
+    finally:
+        search.close()
+    assert killed and search.recoveries == 1
+    assert_same_record(tmp_path / "run", reference.path)
+
+
 def test_trainer_death_on_ray_loses_nothing(ray_session, tiny_config, tmp_path):
     config = tiny_config("run.backend='ray'", "run.evaluator_cpus=0.5", "run.trainer_cpus=0.5", cells=2, iterations=1)
     assert run_with_trainer_killed_once(config, tmp_path / "run").recoveries == 1
