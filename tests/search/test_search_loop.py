@@ -402,13 +402,12 @@ def test_trainer_death_continues_from_the_last_checkpoint_exactly(tiny_config, t
     assert state["top"] == reference.read_state()["top"]
 
 
-def test_trainer_death_after_an_iterations_row_leaves_the_record_an_uninterrupted_run_does(
-    tiny_config, tmp_path, uninterrupted_search
-):
+def test_trainer_death_after_an_iterations_row_leaves_the_record_an_uninterrupted_run_does(tiny_config, tmp_path):
     # Iteration 1's row is on disk, its checkpoint not yet: the iteration is redone from the
-    # checkpoint before it, and its row must replace the first one, not follow it.
-    _, reference = uninterrupted_search(False)
+    # checkpoint before it, and its row must replace the first one, not follow it.  In this
+    # process, unlike the kill -9 tests, so that a mutation run sees it.
     config = tiny_config("run.backend='inprocess'", "run.overlap=false", **CRASH_OVERRIDES)
+    run_search(config, tmp_path / "reference", progress=False)
     search = Search(config, tmp_path / "run", progress=False)
     killed = []
 
@@ -423,7 +422,7 @@ def test_trainer_death_after_an_iterations_row_leaves_the_record_an_uninterrupte
     finally:
         search.close()
     assert killed and search.recoveries == 1
-    assert_same_record(tmp_path / "run", reference.path)
+    assert_same_record(tmp_path / "run", tmp_path / "reference")
 
 
 def test_trainer_death_on_ray_loses_nothing(ray_session, tiny_config, tmp_path):
