@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import errno
 import os
+import shutil
 
 import pytest
 
 from cli_contract import assert_one_line_error
+from record_comparison import assert_same_record
 
 from autogan.cli import main
 from autogan.record import RunRecord
@@ -66,6 +68,7 @@ def test_full_disk_mid_run_then_resume_keeps_every_result(capsys, monkeypatch, t
 def test_resume_writes_a_missing_state_again(capsys, tmp_path, overrides):
     run = tmp_path / "run"
     assert main(["search", "--out", str(run), *overrides]) == 0
+    shutil.copytree(run, tmp_path / "as-finished")
     record = RunRecord(run)
     finished = record.read_state()
     record.state_path.unlink()
@@ -77,6 +80,8 @@ def test_resume_writes_a_missing_state_again(capsys, tmp_path, overrides):
     assert again["phase"] == "done" and again["beam"] == finished["beam"]
     assert again["top"] == finished["top"]
     assert len(during_run(record.evaluations())) == DURING_RUN
+    # A finished run has nothing left to redo: its resume keeps every row and file as it was.
+    assert_same_record(run, tmp_path / "as-finished")
 
 
 @pytest.mark.parametrize(

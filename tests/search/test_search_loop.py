@@ -13,6 +13,7 @@ import pytest
 from search_spaces import Architecture
 
 from cli_contract import assert_one_line_error
+from record_comparison import assert_same_record
 from autogan.record import RunRecord
 from autogan.search import Search, SearchHooks, rescore_candidates, run_search
 
@@ -69,75 +70,6 @@ def check_complete_record(run_dir, config):
     assert len(state["beam"]) == config.search.beam_width
     assert all(len(Architecture.parse(e["arch"]).cells) == config.search.num_cells for e in state["beam"])
     return record, rows, state
-
-
-# Wall-clock fields: the only part of a record that a crash and resume may change.
-WALL_CLOCK_KEYS = frozenset({"time", "seconds", "train_seconds"})
-
-
-def _without_wall_clock(value):
-    if isinstance(value, dict):
-        return {k: _without_wall_clock(v) for k, v in value.items() if k not in WALL_CLOCK_KEYS}
-    if isinstance(value, (list, tuple)):
-        return [_without_wall_clock(v) for v in value]
-    if hasattr(value, "detach"):  # a tensor: its exact bytes
-        import hashlib
-
-        tensor = value.detach().cpu().contiguous()
-        return ("tensor", str(tensor.dtype), tuple(tensor.shape), hashlib.sha256(tensor.numpy().tobytes()).hexdigest())
-    return value
-
-
-def _tensorboard_values(tb_dir: Path) -> list:
-    """Every scalar and text the run logged, as (tag, step, value), however many event files hold them."""
-    from tensorboard.backend.event_processing.event_file_loader import EventFileLoader
-
-    values = set()
-    for path in sorted(tb_dir.glob("events.out.tfevents.*")):
-        for event in EventFileLoader(str(path)).Load():
-            for value in event.summary.value:
-                plugin = value.metadata.plugin_data.plugin_name
-                if plugin == "hparams":  # its session info carries the start time
-                    continue
-                content = value.simple_value if value.WhichOneof("value") == "simple_value" else value.tensor.SerializeToString()
-                values.add((value.tag, event.step, content))
-    return sorted(values, key=repr)
-
-
-def record_contents(run_dir: Path) -> dict:
-    """Every file of a run directory as a comparable value, without its wall-clock fields.
-
-    Two runs of the same config on the CPU (fixed threads) compute the same thing bit for bit,
-    so a resumed run must leave exactly what an uninterrupted one does, file for file.
-    """
-    import hashlib
-    import json
-
-    from autogan.checkpoints import load_checkpoint_file
-
-    run_dir = Path(run_dir)
-    contents = {}
-    for path in sorted(p for p in run_dir.rglob("*") if p.is_file()):
-        name = path.relative_to(run_dir).as_posix()
-        if name == ".lock" or name.startswith("tb/"):  # the lock names a pid; TensorBoard is read below
-            continue
-        if path.suffix == ".jsonl":
-            contents[name] = [_without_wall_clock(json.loads(line)) for line in path.read_text().splitlines()]
-        elif path.suffix == ".json":
-            contents[name] = _without_wall_clock(json.loads(path.read_text()))
-        elif path.suffix == ".pt":
-            contents[name] = _without_wall_clock(load_checkpoint_file(path))
-        else:
-            contents[name] = hashlib.sha256(path.read_bytes()).hexdigest()
-    contents["tb"] = _tensorboard_values(run_dir / "tb")
-    return contents
-
-
-def assert_same_record(got: Path, want: Path) -> None:
-    got_contents, want_contents = record_contents(got), record_contents(want)
-    assert sorted(got_contents) == sorted(want_contents), "the run directories hold different files"
-    for name in want_contents:
-        assert got_contents[name] == want_contents[name], f"{name} differs from the uninterrupted run's"
 
 
 def test_tiny_search_on_ray_end_to_end(ray_session, tiny_config, tmp_path):
@@ -402,21 +334,26 @@ def test_trainer_death_continues_from_the_last_checkpoint_exactly(tiny_config, t
     assert state["top"] == reference.read_state()["top"]
 
 
-def test_trainer_death_after_an_iterations_row_leaves_the_record_an_uninterrupted_run_does(tiny_config, tmp_path):
-    # Iteration 1's row is on disk, its checkpoint not yet: the iteration is redone from the
-    # checkpoint before it, and its row must replace the first one, not follow it.  In this
-    # process, unlike the kill -9 tests, so that a mutation run sees it.
+@pytest.mark.parametrize("when", ["after-an-iterations-row", "during-the-final-rescoring"])
+def test_trainer_death_after_an_iterations_row_leaves_the_record_an_uninterrupted_run_does(tiny_config, tmp_path, when):
+    # After iteration 1's row, before its checkpoint: the iteration is redone from the checkpoint
+    # before it, and its row must replace the first one, not follow it.  During the final
+    # re-scoring: the rows before the re-scoring (the last beam's among them) stay as they are.
+    # In this process, unlike the kill -9 tests, so that a mutation run sees it.
     config = tiny_config("run.backend='inprocess'", "run.overlap=false", **CRASH_OVERRIDES)
     run_search(config, tmp_path / "reference", progress=False)
     search = Search(config, tmp_path / "run", progress=False)
     killed = []
 
-    def kill_the_trainer_after_the_row(row):
-        if row["global_iteration"] == 1 and not killed:
+    def kill_the_trainer():
+        if not killed:
             killed.append(True)
             search.backend.kill(search.trainer)
 
-    search.hooks.on_iteration = kill_the_trainer_after_the_row
+    if when == "after-an-iterations-row":
+        search.hooks.on_iteration = lambda row: row["global_iteration"] == 1 and kill_the_trainer()
+    else:
+        search.hooks.on_scoring = lambda backend, evaluators: search.progress_state["phase"] == "rescore" and kill_the_trainer()
     try:
         search.run()
     finally:
