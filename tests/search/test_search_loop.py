@@ -334,6 +334,26 @@ def test_trainer_death_continues_from_the_last_checkpoint_exactly(tiny_config, t
     assert state["top"] == reference.read_state()["top"]
 
 
+class _logged_messages:
+    """The package logger's messages from now until ``close()``, whatever its handlers and level."""
+
+    def __init__(self):
+        import logging
+
+        from autogan.log import logger
+
+        self.lines: list[str] = []
+        self._logger, self._level = logger, logger.level
+        self._handler = logging.Handler()
+        self._handler.emit = lambda record: self.lines.append(record.getMessage())
+        logger.addHandler(self._handler)
+        logger.setLevel(logging.INFO)
+
+    def close(self) -> None:
+        self._logger.removeHandler(self._handler)
+        self._logger.setLevel(self._level)
+
+
 @pytest.mark.parametrize("when", ["after-an-iterations-row", "during-the-final-rescoring"])
 def test_trainer_death_after_an_iterations_row_leaves_the_record_an_uninterrupted_run_does(tiny_config, tmp_path, when):
     # After iteration 1's row, before its checkpoint: the iteration is redone from the checkpoint
@@ -354,12 +374,16 @@ def test_trainer_death_after_an_iterations_row_leaves_the_record_an_uninterrupte
         search.hooks.on_iteration = lambda row: row["global_iteration"] == 1 and kill_the_trainer()
     else:
         search.hooks.on_scoring = lambda backend, evaluators: search.progress_state["phase"] == "rescore" and kill_the_trainer()
+    messages = _logged_messages()
     try:
         search.run()
     finally:
         search.close()
+        messages.close()
     assert killed and search.recoveries == 1
     assert_same_record(tmp_path / "run", tmp_path / "reference")
+    if when == "after-an-iterations-row":  # iteration 1's three rewards were on disk: the log says they are reused
+        assert "resume: 3 evaluations recorded after the last checkpoint will be reused" in messages.lines
 
 
 def test_trainer_death_on_ray_loses_nothing(ray_session, tiny_config, tmp_path):
