@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: search test bench setup browser
+.PHONY: search test bench setup browser mutation
 
 setup: $(STAMP)
 
@@ -21,10 +21,18 @@ search: $(STAMP)
 browser:
 	@command -v chromium >/dev/null 2>&1 || { command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ] && \
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) || \
-	  echo "chromium not installed: the browser test will be skipped"; }
+	  echo "chromium not installed: the browser tests skip (and fail under CI=true)"; }
 
 test: $(STAMP) browser
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# mutation.py is not a benchmark: hours of CPU, run on its own (`make mutation`).
 bench: $(STAMP)
-	for b in bench/*.py; do $(BIN)/python $$b || exit 1; done
+	for b in bench/*.py; do [ "$$b" = bench/mutation.py ] && continue; $(BIN)/python $$b || exit 1; done
+
+# Mutation testing, outside `make test` and CI; stopped, it resumes where it stopped.
+# MODULES=search_spaces/_architecture.py limits it to a module; JOBS mutants at once.
+JOBS ?= 1
+mutation: $(STAMP)
+	$(BIN)/python -c 'import mutmut' 2>/dev/null || $(BIN)/python -m pip install -q --disable-pip-version-check -e '.[dev,mutation]'
+	$(BIN)/python bench/mutation.py $(MODULES) --jobs $(JOBS)

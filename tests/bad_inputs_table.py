@@ -3,7 +3,7 @@
     PYTHONPATH=. python tests/bad_inputs_table.py [--fuzz-examples N] [--json OUT.json]
 
 Not collected by pytest (no ``test_`` prefix): it is the evidence for the CLI's error
-contract, not a test.  Every case goes through ``autogan.cli.main`` exactly as the
+contract; ``tests/cli/test_bad_inputs.py`` runs the same cases as tests.  Every case goes through ``autogan.cli.main`` exactly as the
 console script does; an exception escaping ``main`` is what a user would see as a
 traceback.  The fuzz targets of ``tests/cli/fuzz_inputs.py`` then run with fresh
 random examples, and the last line gives the count of tracebacks (the goal is 0).
@@ -17,7 +17,6 @@ import io
 import json
 import os
 import pickle
-import re
 import shutil
 import sys
 import tempfile
@@ -34,8 +33,10 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 import torch  # noqa: E402
 
 from autogan.cli import main  # noqa: E402
+from cli_contract import PROGRESS_LOG_LINE  # noqa: E402
 
-LOG_LINE = re.compile(r"^\d\d:\d\d:\d\d (DEBUG|INFO|WARNING) ")
+# Progress logs are the run's, not its error; a warning before an error is a second line.
+LOG_LINE = PROGRESS_LOG_LINE
 TOP1 = "1 0 1 1 1 0 0 1 1 1 0 1 0 3"
 TINY = ["model.ch=8", "model.df=8", "model.latent_dim=16", "train.batch_size=8", "train.n_critic=2",
         "train.d_steps_per_iteration=6", "search.reward_samples=40", "search.reward_splits=2",

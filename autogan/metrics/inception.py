@@ -80,13 +80,6 @@ def load_inception(weights_path: str | os.PathLike | None = None) -> tuple[Featu
             f"{path} has sha256 {digest[:8]}..., not {INCEPTION_SHA256_PREFIX}...: the download is incomplete or "
             f"altered; delete it and {_where_to_put_it()}"
         )
-    if not digest.startswith(INCEPTION_SHA256_PREFIX):
-        logger.warning(
-            "Inception weights %s are not the published %s (sha256 %s...): IS and FID will not be comparable with papers",
-            path,
-            INCEPTION_WEIGHTS_FILE,
-            digest[:8],
-        )
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # the safe unpickler's remarks; its refusal is what we report
@@ -103,6 +96,14 @@ def load_inception(weights_path: str | os.PathLike | None = None) -> tuple[Featu
         module = _inception_with_state(state)
     except (RuntimeError, TypeError, AttributeError) as exc:
         raise UserError(f"{path} does not hold torch-fidelity's Inception weights ({first_line(exc)}): {_where_to_put_it()}") from None
+    # Only weights that load are worth the warning: a refused file's error is its one line.
+    if not digest.startswith(INCEPTION_SHA256_PREFIX):
+        logger.warning(
+            "Inception weights %s are not the published %s (sha256 %s...): IS and FID will not be comparable with papers",
+            path,
+            INCEPTION_WEIGHTS_FILE,
+            digest[:8],
+        )
     return module, path, digest
 
 

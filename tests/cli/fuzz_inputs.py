@@ -34,6 +34,14 @@ class Target:
     name: str
     strategy: st.SearchStrategy
     check: Callable[[Any], str]
+    # Inputs the parser must accept and inputs it must refuse: a parser that takes anything
+    # (or nothing) raises none of our errors, so the fuzz alone would not see it.
+    valid: tuple = ()
+    invalid: tuple = ()
+    accepted: str = "ok"  # the check's outcome for an accepted input
+
+    def refuses(self, outcome: str) -> bool:
+        return outcome != self.accepted
 
 
 def outcome(call: Callable[[], Any]) -> str:
@@ -276,16 +284,51 @@ def check_checkpoint_file(data: bytes) -> str:
         return outcome(lambda: load_checkpoint_file(path))
 
 
+def _torch_bytes(value: Any) -> bytes:
+    import io
+
+    import torch
+
+    buffer = io.BytesIO()
+    torch.save(value, buffer)
+    return buffer.getvalue()
+
+
+_TOP1_TEXT = str(AUTOGAN_TOP1)
+_TOP1_VECTOR = list(AUTOGAN_TOP1.to_autogan_vector())
+_RUN_FILE_OK = "show ok, resume-read ok"  # shown, and read back by a resume
+_EVALUATION_LINE = json.dumps(_EVALUATION).encode() + b"\n"
+_POLICY_LINE = json.dumps(_POLICY_ROW).encode() + b"\n"
+
 TARGETS = [
-    Target("architecture string", arch_strings, check_arch_string),
-    Target("ARCH argument text (JSON, vector or string)", st.one_of(arch_strings, arch_jsons, vector_texts), check_arch_cli_text),
-    Target("14-int vector (ints)", vectors, check_vector),
-    Target("--autogan-vector text", vector_texts, check_vector_text),
-    Target("architecture JSON", arch_jsons, check_arch_json),
-    Target("section.key=value override", overrides, check_override),
-    Target("TOML config file", toml_documents(), check_toml_config),
-    Target("evaluations.jsonl", evaluation_files, check_evaluations_file),
-    Target("iterations.jsonl", iteration_files, check_iterations_file),
-    Target("state.json", state_files, check_state_file),
-    Target("checkpoint .pt", checkpoint_files, check_checkpoint_file),
+    Target("architecture string", arch_strings, check_arch_string,
+           valid=(_TOP1_TEXT, _VALID[1]),
+           invalid=("", "pre,none,nearest", "pre,xx,nearest,sc | pre,none,bilinear,sc,skip=1 | pre,none,nearest,nosc,skip=1",
+                    _TOP1_TEXT.replace("skip=1+2", "skip=3"), _TOP1_TEXT.split(" | ", 1)[0])),
+    Target("ARCH argument text (JSON, vector or string)", st.one_of(arch_strings, arch_jsons, vector_texts), check_arch_cli_text,
+           valid=(_TOP1_TEXT, AUTOGAN_TOP1.to_json(), " ".join(map(str, _TOP1_VECTOR))),
+           invalid=("1 0 1", "[1, 2]", "pre,none")),
+    Target("14-int vector (ints)", vectors, check_vector,
+           valid=(_TOP1_VECTOR,), invalid=([], [1, 0, 1], [9] * 14, [-1] + _TOP1_VECTOR[1:], _TOP1_VECTOR + [0])),
+    Target("--autogan-vector text", vector_texts, check_vector_text,
+           valid=(" ".join(map(str, _TOP1_VECTOR)),), invalid=("", "1 0 x", "1 0 1", " ".join(["9"] * 14))),
+    Target("architecture JSON", arch_jsons, check_arch_json,
+           valid=(AUTOGAN_TOP1.to_json(),), invalid=("[1]", '{"cells": []}', "{", AUTOGAN_TOP1.to_json().replace('"pre"', '"x"'))),
+    Target("section.key=value override", overrides, check_override,
+           valid=("train.n_critic=3", "train.loss='hinge'"),
+           invalid=("train.n_critic='x'", "nosection.key=1", "train.nokey=1", "train.n_critic", "seed=1", "run.evaluators=0")),
+    Target("TOML config file", toml_documents(), check_toml_config,
+           valid=("[train]\nn_critic = 3\n", ""), invalid=("[train]\nn_critic = 'five'\n", "[run\n", "run = 3\n", "[nonsense]\nx = 1\n")),
+    Target("evaluations.jsonl", evaluation_files, check_evaluations_file, accepted=_RUN_FILE_OK,
+           valid=(_EVALUATION_LINE, _EVALUATION_LINE + b'{"sta'),  # a torn last line is a crash's, repaired
+           invalid=(b"{garbage\n" + _EVALUATION_LINE, b"[1]\n" + _EVALUATION_LINE,
+                    json.dumps({**_EVALUATION, "reward": "4.2"}).encode() + b"\n" + _EVALUATION_LINE)),
+    Target("iterations.jsonl", iteration_files, check_iterations_file, accepted=_RUN_FILE_OK,
+           valid=(_POLICY_LINE, _POLICY_LINE + json.dumps(_BEAM_ROW).encode() + b"\n"),
+           invalid=(b"[1]\n" + _POLICY_LINE, json.dumps({**_POLICY_ROW, "stage": 0}).encode() + b"\n" + _POLICY_LINE)),
+    Target("state.json", state_files, check_state_file, accepted=_RUN_FILE_OK,
+           valid=(json.dumps(_STATE).encode(),), invalid=(b"[1, 2]", b"{", b"", b"3", json.dumps({**_STATE, "version": 99}).encode())),
+    Target("checkpoint .pt", checkpoint_files, check_checkpoint_file,
+           valid=(_torch_bytes({"version": 1, "trainer": {}}),),
+           invalid=(b"", b"PK\x03\x04", b"garbage", _torch_bytes([1, 2]))),
 ]

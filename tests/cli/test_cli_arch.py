@@ -6,6 +6,8 @@ import sys
 
 import pytest
 
+from cli_contract import assert_one_line_error
+
 from autogan.cli import main
 
 TOP1 = "1 0 1 1 1 0 0 1 1 1 0 1 0 3"
@@ -52,9 +54,7 @@ def test_arch_show_from_vector_string_and_file(capsys, tmp_path):
 )
 def test_invalid_arch_exits_2_with_one_line(capsys, argv, expected):
     code, out, err = run_cli(capsys, *argv)
-    assert code == 2
-    assert out == ""
-    assert len(err.strip().splitlines()) == 1 and expected in err and "Traceback" not in err
+    assert expected in assert_one_line_error(code, err, "arch", out=out)
 
 
 def test_console_script_exit_code_and_no_traceback():
@@ -63,8 +63,7 @@ def test_console_script_exit_code_and_no_traceback():
         capture_output=True,
         text=True,
     )
-    assert proc.returncode == 2
-    assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr
+    assert_one_line_error(proc.returncode, proc.stderr, "arch", out=proc.stdout)
 
 
 def test_arch_diff(capsys):

@@ -11,6 +11,8 @@ import warnings
 import pytest
 import torch
 
+from cli_contract import assert_one_line_error
+
 from autogan.cli import MESSAGE_LIMIT, main, one_line
 from autogan.errors import describe_os_error, shown
 
@@ -18,19 +20,12 @@ TOP1 = "1 0 1 1 1 0 0 1 1 1 0 1 0 3"
 TWELVE_CELLS = " | ".join(["pre,none,nearest,sc"] + ["pre,none,nearest,sc,skip=none"] * 11)
 
 
-LOG_LINE = re.compile(r"^\d\d:\d\d:\d\d (DEBUG|INFO) ")  # our own progress log, e.g. a cache being built
-
-
 def one_error_line(capsys, *argv) -> str:
-    """Run the CLI; assert exit 2, nothing on stdout and exactly one line on stderr besides progress logs."""
+    """Run the CLI; the contract's one error line (nothing on stdout, exit 2, see cli_contract)."""
     code = main([str(a) for a in argv])
     out, err = capsys.readouterr()
-    assert code == 2, err
-    assert out == ""
-    lines = [line for line in err.splitlines() if not LOG_LINE.match(line)]
-    assert len(lines) == 1, err[:2000]
-    assert lines[0].startswith("autogan ") and "Traceback" not in err
-    return lines[0]
+    command = str(argv[0]) if argv and not str(argv[0]).startswith("-") else None
+    return assert_one_line_error(code, err, command, out=out)
 
 
 class _Unrelated:

@@ -18,10 +18,23 @@ EXAMPLES = {"evaluations.jsonl": 40, "iterations.jsonl": 40, "state.json": 40, "
 
 @pytest.mark.parametrize("target", TARGETS, ids=[t.name for t in TARGETS])
 def test_only_our_errors_come_out(target):
+    outcomes = set()
+
     @settings(max_examples=EXAMPLES.get(target.name, 200), deadline=None, derandomize=True, database=None,
               suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
     @given(target.strategy)
     def run(value):
-        target.check(value)
+        outcomes.add(target.check(value))
 
     run()
+    # The strategies draw mostly broken input: a parser that refused none of it accepts anything.
+    assert any(target.refuses(o) for o in outcomes), f"{target.name}: nothing refused; outcomes {sorted(outcomes)}"
+
+
+@pytest.mark.parametrize("target", TARGETS, ids=[t.name for t in TARGETS])
+def test_invalid_inputs_are_refused_and_valid_ones_accepted(target):
+    assert target.valid and target.invalid, "every parser needs inputs it must accept and inputs it must refuse"
+    for value in target.valid:
+        assert target.check(value) == target.accepted, (target.name, value)
+    for value in target.invalid:
+        assert target.refuses(target.check(value)), (target.name, value)

@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 import torch
 
+from cli_contract import assert_one_line_error
+
 from search_spaces import AUTOGAN_TOP1, Architecture
 
 import autogan
@@ -160,9 +162,8 @@ def test_bad_input_is_one_line_exit_2_and_writes_nothing(case, checkpoint, tmp_p
     (source, out), needle = bad_inputs(tmp_path, checkpoint, unwritable)[case]
     before = sorted(p.name for p in tmp_path.iterdir())
     code, stdout, err = run_cli(capsys, "export", source, out, "--torch-export")
-    lines = err.strip().splitlines()
-    assert code == 2 and len(lines) == 1, err
-    assert lines[0].startswith("autogan export: ") and needle.lower() in lines[0].lower()
+    line = assert_one_line_error(code, err, "export", out=stdout)
+    assert needle.lower() in line.lower()
     assert sorted(p.name for p in tmp_path.iterdir()) == before  # nothing half-written, no temporary left
     if case == "non-empty OUT_DIR":
         assert sorted(p.name for p in out.iterdir()) == ["keep.txt"]

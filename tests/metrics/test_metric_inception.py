@@ -6,6 +6,8 @@ import pytest
 import torch
 from torch_fidelity.feature_extractor_inceptionv3 import FeatureExtractorInceptionV3
 
+from cli_contract import assert_one_line_error
+
 from autogan.cli import main
 from autogan.data import float_to_uint8, load_digits
 from autogan.errors import MissingFileError, UserError
@@ -77,11 +79,8 @@ def test_missing_inception_weights_give_the_exact_error(no_torch_fidelity_cache)
 def test_cli_missing_inception_weights_exits_2_with_one_line(no_torch_fidelity_cache, capsys):
     code = main(["metrics", "--dataset", "digits", "--real", "--extractor", "inception-v3"])
     captured = capsys.readouterr()
-    assert code == 2
-    assert captured.out == ""
-    lines = [line for line in captured.err.splitlines() if line.startswith("autogan metrics:")]
-    assert len(lines) == 1 and INCEPTION_WEIGHTS_FILE in lines[0]
-    assert "Traceback" not in captured.err
+    line = assert_one_line_error(code, captured.err, "metrics", out=captured.out)
+    assert INCEPTION_WEIGHTS_FILE in line
 
 
 def test_inception_weights_are_read_once_and_only_safely(metrics_inception_weights, monkeypatch):
@@ -109,10 +108,28 @@ def test_inception_weights_holding_objects_are_refused(tmp_path, capsys):
     path = tmp_path / "weights.pth"
     torch.save({"Conv2d_1a_3x3.conv.weight": torch.zeros(1), "payload": _Unrelated()}, path)
     code = main(["metrics", "--dataset", "digits", "--real", "--extractor", "inception-v3", "--inception-weights", str(path)])
-    err = capsys.readouterr().err
-    assert code == 2 and "not a plain weights file that torch can load safely" in err
-    assert len([line for line in err.splitlines() if line.startswith("autogan metrics:")]) == 1
+    line = assert_one_line_error(code, capsys.readouterr().err, "metrics")
+    assert "not a plain weights file that torch can load safely" in line
 
 
 class _Unrelated:
     """An object no weights file holds."""
+
+
+def test_unpublished_weights_that_load_are_used_with_one_warning(metrics_inception_weights):
+    # The comparability warning belongs to weights that are used; a refused file says only its error.
+    import logging
+
+    from autogan.log import logger
+    from autogan.metrics.inception import load_inception
+
+    records: list[logging.LogRecord] = []
+    handler = logging.Handler()
+    handler.emit = records.append
+    logger.addHandler(handler)
+    try:
+        load_inception(metrics_inception_weights)
+    finally:
+        logger.removeHandler(handler)
+    warnings = [r.getMessage() for r in records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1 and "will not be comparable with papers" in warnings[0]

@@ -86,11 +86,33 @@ def test_every_architecture_runs_forward_and_backward(tiny_supernet):
 
 
 def test_post_activation_cells_with_skips_survive_autograd(tiny_supernet):
-    z = torch.randn(2, 8)
+    # The reference's in-place skip add into a ReLU output broke exactly these backward passes;
+    # here each must give the true gradient (a float64 finite difference), through every skip.
+    import copy
+
+    supernet = copy.deepcopy(tiny_supernet).double()
+    z = torch.randn(2, 8, generator=torch.Generator().manual_seed(3), dtype=torch.float64)
+    direction = torch.randn(supernet.l1.weight.shape, generator=torch.Generator().manual_seed(4), dtype=torch.float64)
     for norm in SPACE.norm:
         for up in SPACE.up:
             cells = tuple(Cell("post", norm, up, True, tuple(range(1, s))) for s in (1, 2, 3))
-            _forward_backward(tiny_supernet, Architecture(cells), z)
+            arch = Architecture(cells)
+            out = _forward_backward(supernet, arch, z)
+            assert out.shape == (2, 3, 16, 16) and torch.isfinite(out).all()
+            for cell in supernet.cells[1:]:
+                for project in cell.skip_in_ops:
+                    assert project.weight.grad is not None and project.weight.grad.abs().sum() > 0, arch
+            analytic = float((supernet.l1.weight.grad * direction).sum())
+
+            def objective(step: float) -> float:
+                with torch.no_grad():
+                    supernet.l1.weight.add_(step * direction)
+                    out = supernet(z, arch)
+                    supernet.l1.weight.sub_(step * direction)
+                    return float((out * torch.linspace(-1, 1, out.numel(), dtype=out.dtype).view_as(out)).sum())
+
+            numeric = (objective(1e-6) - objective(-1e-6)) / 2e-6
+            assert analytic == pytest.approx(numeric, rel=1e-4, abs=1e-8), f"{arch}: {analytic} vs {numeric}"
 
 
 @pytest.mark.parametrize("stages,width", [(1, 8), (2, 16), (3, 32)])

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from cli_contract import assert_one_line_error
+
 from search_spaces import AUTOGAN_TOP1, Architecture
 
 from autogan.compare import best_so_far, compare_runs, render_html, to_csv
@@ -114,6 +116,5 @@ def test_cli_writes_csv_html_and_json(runs, tmp_path):
 def test_cli_names_a_directory_that_is_not_a_run(runs, tmp_path):
     done = subprocess.run([sys.executable, "-m", "autogan.cli", "compare", str(runs[0]), str(tmp_path)],
                           capture_output=True, text=True, cwd=ROOT, timeout=300)
-    assert done.returncode == 2 and "Traceback" not in done.stderr
-    (line,) = done.stderr.strip().splitlines()
-    assert line.startswith("autogan compare:") and str(tmp_path) in line
+    line = assert_one_line_error(done.returncode, done.stderr, "compare", out=done.stdout)
+    assert str(tmp_path) in line

@@ -8,6 +8,8 @@ import shutil
 
 import pytest
 
+from cli_contract import assert_one_line_error
+
 from autogan.cli import main
 from autogan.errors import DamagedRecordError
 from autogan.record import RunRecord
@@ -112,11 +114,9 @@ def test_resume_refuses_a_damaged_record_and_leaves_it_as_it_is(capsys, run_copy
     insert_line(record.evaluations_path, 4, "{garbage")
     before = record.evaluations_path.read_bytes()
     code, out, err = run_cli(capsys, "search", "--resume", run_copy)
-    assert code == 2 and out == ""
-    lines = err.splitlines()
-    assert len(lines) == 1
-    assert f"{record.evaluations_path} line 4" in lines[0]
-    assert f"sed -i '4d' {record.evaluations_path}" in lines[0] and f"autogan search --resume {run_copy}" in lines[0]
+    line = assert_one_line_error(code, err, "search", out=out)
+    assert f"{record.evaluations_path} line 4" in line
+    assert f"sed -i '4d' {record.evaluations_path}" in line and f"autogan search --resume {run_copy}" in line
     assert record.evaluations_path.read_bytes() == before
 
 
@@ -131,8 +131,8 @@ def test_damaged_state_json(capsys, run_copy, content, problem):
     assert data["status"] == "unknown: state.json is damaged" and data["architectures"]
     assert problem in err
     code, out, err = run_cli(capsys, "search", "--resume", run_copy)
-    assert code == 2 and len(err.splitlines()) == 1
-    assert problem in err and "autogan search --resume" in err
+    line = assert_one_line_error(code, err, "search", out=out)
+    assert problem in line and "autogan search --resume" in line
 
 
 def test_run_files_that_are_directories(capsys, run_copy):
@@ -140,8 +140,8 @@ def test_run_files_that_are_directories(capsys, run_copy):
     record.evaluations_path.unlink()
     record.evaluations_path.mkdir()
     code, out, err = run_cli(capsys, "inspect", run_copy)
-    assert code == 2 and len(err.splitlines()) == 1
-    assert f"run file {record.evaluations_path}: cannot be read (Is a directory)" in err
+    line = assert_one_line_error(code, err, "inspect", out=out)
+    assert f"run file {record.evaluations_path}: cannot be read (Is a directory)" in line
 
 
 def test_missing_state_is_reported_not_shown_as_started(capsys, run_copy):

@@ -8,6 +8,8 @@ import math
 
 import pytest
 
+from cli_contract import assert_one_line_error
+
 from search_spaces import AUTOGAN_TOP1, Architecture
 
 from autogan.cli import main
@@ -88,8 +90,7 @@ def test_reads_a_run_that_is_still_being_written(capsys, partial_run):
 def test_bad_input_exits_2_with_one_line(capsys, synthetic_run, tmp_path, argv, needle):
     argv = [a.format(missing=tmp_path / "nope", run=synthetic_run) for a in argv]
     code, out, err = run_cli(capsys, *argv)
-    assert code == 2 and out == ""
-    assert len(err.strip().splitlines()) == 1 and needle in err
+    assert needle in assert_one_line_error(code, err, argv[0], out=out)
 
 
 def test_architecture_svg_draws_every_decision():

@@ -166,10 +166,36 @@ class Browser:
         os.close(self._from_child)
 
 
+MISSING_CHROMIUM = "chromium is not installed (Debian: apt-get install chromium, or `make browser`); the HTML report was not rendered"
+
+
+def require_chromium(chromium: str | None, env) -> str:
+    """The browser's path; without one, a skip on a developer's machine and a failure in CI.
+
+    CI promises the browser test ran: there a missing chromium is a broken setup, not a
+    reason to pass quietly.
+    """
+    if chromium is not None:
+        return chromium
+    if env.get("CI", "").strip().lower() in ("true", "1", "yes"):
+        pytest.fail(f"CI={env['CI']}: {MISSING_CHROMIUM}", pytrace=False)
+    pytest.skip(MISSING_CHROMIUM)
+
+
+def test_a_missing_chromium_fails_in_ci_and_skips_elsewhere():
+    assert require_chromium("/opt/chromium", {"CI": "true"}) == "/opt/chromium"
+    with pytest.raises(pytest.fail.Exception, match=r"CI=true: chromium is not installed.*`make browser`"):
+        require_chromium(None, {"CI": "true"})
+    with pytest.raises(pytest.fail.Exception, match="chromium is not installed"):
+        require_chromium(None, {"CI": "1"})
+    for env in ({}, {"CI": "false"}, {"CI": ""}):
+        with pytest.raises(pytest.skip.Exception, match="chromium is not installed"):
+            require_chromium(None, env)
+
+
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory):
-    if CHROMIUM is None:
-        pytest.skip("chromium is not installed (Debian: apt-get install chromium, or `make browser`); the HTML report was not rendered")
+    require_chromium(CHROMIUM, os.environ)
     instance = Browser(tmp_path_factory.mktemp("chromium-profile"))
     yield instance
     instance.close()

@@ -6,6 +6,8 @@ import json
 
 import pytest
 
+from cli_contract import assert_one_line_error
+
 from autogan.cli import main
 
 
@@ -55,18 +57,15 @@ def test_bad_input_exits_2_with_one_clear_line(case, capsys, tmp_path, run_dir, 
     argv, needle = CASES[case]
     argv = [a.format(tmp=tmp_path, run=run_dir, corrupt=corrupt_checkpoint, foreign=foreign_checkpoint) for a in argv]
     code, out, err = run_cli(capsys, *argv)
-    assert code == 2, err
-    lines = err.strip().splitlines()
-    assert len(lines) == 1, err
-    assert needle in lines[0], lines[0]
-    assert "Traceback" not in err
+    line = assert_one_line_error(code, err, argv[0], out=out)
+    assert needle in line, line
 
 
 def test_existing_retrain_directory_is_refused(capsys, tmp_path):
     (tmp_path / "out").mkdir()
     (tmp_path / "out" / "something").write_text("x")
     code, _, err = run_cli(capsys, "retrain", "--autogan-vector", "1 0 1 1 1 0 0 1 1 1 0 1 0 3", "--out", tmp_path / "out")
-    assert code == 2 and "--resume" in err and len(err.strip().splitlines()) == 1
+    assert "--resume" in assert_one_line_error(code, err, "retrain")
 
 
 def test_truncation_must_be_positive(capsys, tmp_path):
@@ -94,5 +93,5 @@ def test_a_retrain_directory_in_use_is_refused(capsys, tmp_path):
         code, _, err = run_cli(capsys, "retrain", "--resume", out)
     finally:
         holder.release()
-    assert code == 2 and len(err.strip().splitlines()) == 1
-    assert "another autogan process" in err and "retrain directory" in err
+    line = assert_one_line_error(code, err, "retrain")
+    assert "another autogan process" in line and "retrain directory" in line

@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
+from cli_contract import assert_one_line_error
+
 from autogan.cli import main
 from autogan.config import load_config, load_retrain_config
 from autogan.record import RunRecord
@@ -70,9 +72,7 @@ def test_networks_of_other_shapes_cannot_inherit_and_the_error_names_the_keys(se
     run_dir, _ = searched
     code = main(["retrain", str(run_dir), "--rank", "1", "--inherit", "--out", str(tmp_path / "wide"),
                  *[f"--set={o}" for o in MATCHING if not o.startswith("model.ch=")], "--set=model.ch=16"])
-    err = capsys.readouterr().err.strip().splitlines()
-    assert code == 2 and len(err) == 1, err
-    assert "set model.ch=8 to inherit" in err[0]
+    assert "set model.ch=8 to inherit" in assert_one_line_error(code, capsys.readouterr().err, "retrain")
 
 
 def test_inherit_retrains_a_run_rank_end_to_end(searched, tmp_path, capsys):

@@ -8,16 +8,15 @@ from pathlib import Path
 
 from search_spaces import AUTOGAN_TOP1, Architecture
 
+from cli_contract import assert_one_line_error
 from autogan.cli import main
 from autogan.naming import architecture_slug
 from autogan.record import RunRecord
 from retrain_helpers import TINY
 
 
-def _one_error(capsys) -> str:
-    lines = capsys.readouterr().err.strip().splitlines()
-    assert len(lines) == 1, lines
-    return lines[0]
+def _one_error(code: int, capsys) -> str:
+    return assert_one_line_error(code, capsys.readouterr().err, "retrain")
 
 
 def test_rank_of_a_running_search_is_refused_and_names_the_architecture(capsys, run_dir, tmp_path):
@@ -25,8 +24,7 @@ def test_rank_of_a_running_search_is_refused_and_names_the_architecture(capsys, 
     shutil.copytree(run_dir, running)
     RunRecord.open(running).write_state({"stage": 3, "iteration": 0, "phase": "policy", "global_iteration": 2,
                                          "beam": [], "controller": "rnn"})
-    assert main(["retrain", str(running), *TINY, "train.g_steps=10", "--rank", "1"]) == 2
-    line = _one_error(capsys)
+    line = _one_error(main(["retrain", str(running), *TINY, "train.g_steps=10", "--rank", "1"]), capsys)
     assert "no final ranking yet" in line and f"--arch '{AUTOGAN_TOP1}'" in line
     assert not (running / "retrain").exists()
 
@@ -40,8 +38,8 @@ def test_default_directory_is_named_by_the_architecture(capsys, run_dir, tmp_pat
     vector = "".join(map(str, AUTOGAN_TOP1.to_autogan_vector()))
     assert Path(out) == run / "retrain" / f"arch-{vector}"
     # The same architecture given directly lands in the same place: a second start is told to resume it.
-    assert main(["retrain", "--arch", str(AUTOGAN_TOP1), "--out", out, *["--set=" + t for t in TINY]]) == 2
-    assert f"--resume {out}" in _one_error(capsys)
+    code = main(["retrain", "--arch", str(AUTOGAN_TOP1), "--out", out, *["--set=" + t for t in TINY]])
+    assert f"--resume {out}" in _one_error(code, capsys)
 
 
 def test_directory_names_are_distinct_and_stable_outside_the_published_space():

@@ -4,6 +4,8 @@ import json
 
 import pytest
 
+from cli_contract import assert_one_line_error
+
 from autogan.config import Config, load_config, preset_names
 from autogan.errors import ConfigError, MissingFileError, UserError
 from autogan.record import RunRecord
@@ -124,9 +126,8 @@ def test_a_second_writer_is_refused_and_nothing_is_touched(tmp_path, capsys):
     try:
         with pytest.raises(UserError, match=r"another autogan process \(pid \d+\) is writing it"):
             RunRecord(record.path).lock()
-        assert main(["search", "--resume", str(record.path)]) == 2
-        err = capsys.readouterr().err
-        assert err.count("\n") == 1 and "another autogan process" in err and "Traceback" not in err
+        code = main(["search", "--resume", str(record.path)])
+        assert "another autogan process" in assert_one_line_error(code, capsys.readouterr().err, "search")
         assert {p.name: p.read_bytes() for p in record.path.iterdir() if p.is_file()} == before
     finally:
         lock.release()

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import errno
 import os
+import shutil
 
 import pytest
+
+from cli_contract import assert_one_line_error
+from record_comparison import assert_same_record
 
 from autogan.cli import main
 from autogan.record import RunRecord
@@ -32,17 +36,10 @@ def fail_on_call(monkeypatch, method: str, call: int, code: int, path_of) -> Non
     monkeypatch.setattr(RunRecord, method, failing)
 
 
-def the_error_line(err: str) -> str:
-    assert "Traceback" not in err
-    lines = [line for line in err.splitlines() if line.startswith("autogan search:")]
-    assert len(lines) == 1, err[-3000:]
-    return lines[0]
-
-
 def failed_search_line(capsys, run, overrides: list[str]) -> str:
     """Start a search at ``run`` that must stop with exit status 2; the one line it printed."""
-    assert main(["search", "--out", str(run), *overrides]) == 2
-    return the_error_line(capsys.readouterr().err)
+    code = main(["search", "--out", str(run), *overrides])
+    return assert_one_line_error(code, capsys.readouterr().err, "search")
 
 
 @pytest.fixture
@@ -71,6 +68,7 @@ def test_full_disk_mid_run_then_resume_keeps_every_result(capsys, monkeypatch, t
 def test_resume_writes_a_missing_state_again(capsys, tmp_path, overrides):
     run = tmp_path / "run"
     assert main(["search", "--out", str(run), *overrides]) == 0
+    shutil.copytree(run, tmp_path / "as-finished")
     record = RunRecord(run)
     finished = record.read_state()
     record.state_path.unlink()
@@ -82,6 +80,8 @@ def test_resume_writes_a_missing_state_again(capsys, tmp_path, overrides):
     assert again["phase"] == "done" and again["beam"] == finished["beam"]
     assert again["top"] == finished["top"]
     assert len(during_run(record.evaluations())) == DURING_RUN
+    # A finished run has nothing left to redo: its resume keeps every row and file as it was.
+    assert_same_record(run, tmp_path / "as-finished")
 
 
 @pytest.mark.parametrize(

@@ -93,9 +93,22 @@ def test_json_is_versioned_and_sorted():
 
 
 def test_sampling_is_seeded_and_uniform():
-    space = SearchSpace()
-    assert [space.sample(7) for _ in range(3)] == [space.sample(7) for _ in range(3)]
     import random
+
+    import numpy as np
+
+    space = SearchSpace()
+    # The seed decides the draw, and nothing else does: not the global RNG, not earlier draws.
+    random.seed(1)
+    first = [space.sample(seed) for seed in range(50)]
+    random.seed(2)
+    state = random.getstate()
+    assert [space.sample(seed) for seed in range(50)] == first
+    assert random.getstate() == state
+    assert len(set(first)) >= 45, "different seeds should give different architectures"
+    assert space.sample(7) == space.sample(random.Random(7))  # a seed is the Random it names
+    numpy_draws = [space.sample(np.random.default_rng(seed)) for seed in (3, 3, 4)]
+    assert numpy_draws[0] == numpy_draws[1] != numpy_draws[2]
 
     rng = random.Random(0)
     counts = {}

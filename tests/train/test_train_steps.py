@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import random
 
 import pytest
@@ -51,6 +52,17 @@ class Spread(nn.Module):
 
     def weight_grad_scaling(self):
         return self.inner.weight_grad_scaling()
+
+
+class _WithoutStage(nn.Module):
+    """A discriminator that takes no stage argument, called as the reference calls D."""
+
+    def __init__(self, inner: nn.Module) -> None:
+        super().__init__()
+        self.inner = inner
+
+    def forward(self, x: torch.Tensor, stage: int | None = None) -> torch.Tensor:
+        return self.inner(x)
 
 
 def _snapshot(*modules: nn.Module) -> list[dict]:
@@ -235,10 +247,20 @@ def test_plain_generator_and_both_two_stage_schedules_train():
     before = G.l1.weight.detach().clone()
     for g_z in (None, torch.randn(2 * BATCH, LATENT, generator=generator)):
         z = torch.randn(BATCH, LATENT, generator=generator)
+        g_before = copy.deepcopy(G)
         stats = two_stage_step(G, D, opt_g, opt_d, real, z, None, "bce", g_z=g_z)
-        assert stats.loss_g is not None and torch.isfinite(torch.tensor(stats.loss_g))
-    stats = one_stage_step(G, D, opt_g, opt_d, real, torch.randn(BATCH, LATENT, generator=generator), None, "wasserstein")
-    assert stats.loss_g is not None
+        # AutoGAN's G step: the D just updated scores the fakes of G as it was, drawn from g_z
+        # when given, else the D batch's own; the reported loss is that one, not a stand-in.
+        with torch.no_grad():
+            scored = D.eval()(g_before(z if g_z is None else g_z))  # eval: no further power iteration
+            D.train()
+        assert stats.loss_g == pytest.approx(float(get_loss("bce").g_loss(scored)), rel=1e-5)
+        assert not torch.equal(g_before.l1.weight, G.l1.weight)
+    z = torch.randn(BATCH, LATENT, generator=generator)
+    with torch.no_grad():  # one-stage: G's loss is on the D batch's fakes, before either update
+        scored = copy.deepcopy(D)(copy.deepcopy(G)(z))
+    stats = one_stage_step(G, D, opt_g, opt_d, real, z, None, "wasserstein")
+    assert stats.loss_g == pytest.approx(float(get_loss("wasserstein").g_loss(scored)), rel=1e-5)
     assert not torch.equal(before, G.l1.weight)
 
 
@@ -270,4 +292,16 @@ def test_cuda_only_options_are_no_ops_on_cpu_and_bad_options_are_named():
     with pytest.raises(ValueError, match="weight_grad_scaling"):
         one_stage_gradients(G, bare, real, z, None, "hinge", options=StepOptions(inactive="scale"))
     # A discriminator without weight-gradient scaling still gets exact steps (extra pass).
-    assert one_stage_gradients(G, bare, real, z, None, "hinge").loss_g is not None
+    states = _snapshot(G, bare)
+    G.zero_grad(set_to_none=True)
+    bare.zero_grad(set_to_none=True)
+    stats = one_stage_gradients(G, bare, real, z, None, "hinge")
+    got = _grads(G), _grads(bare)
+    _restore((G, bare), states)
+    G.zero_grad(set_to_none=True)
+    bare.zero_grad(set_to_none=True)
+    want_g, want_d = _reference_gradients(G, _WithoutStage(bare), real, z, None, get_loss("hinge"), None)
+    assert _relative_error(got[0], want_g) <= 1e-5 and _relative_error(got[1], want_d) <= 1e-5
+    with torch.no_grad():
+        _restore((G, bare), states)
+        assert stats.loss_g == pytest.approx(float(get_loss("hinge").g_loss(bare(G(z)).view(-1))), rel=1e-5)

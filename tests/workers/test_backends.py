@@ -32,8 +32,9 @@ class Accumulator:
         return os.getpid()
 
     def slow_square(self, item, delay):
+        """The square, and the process that computed it."""
         time.sleep(delay)
-        return item * item
+        return item * item, os.getpid()
 
     def fail(self, item):
         raise ValueError(f"bad item {item}")
@@ -78,13 +79,20 @@ def test_ray_recomputes_work_of_a_killed_actor(ray_session):
     backend = RayBackend()
     actors = [backend.actor(Accumulator, 0, resources=Resources(num_cpus=0.5)) for _ in range(2)]
     pool = ActorPool(backend, actors)
-    pid_before = actors[0].call("pid").result()
+    pid_before, other_pid = (actor.call("pid").result() for actor in actors)
     pending = pool.submit("slow_square", list(range(6)), 0.3)
     time.sleep(0.2)
     backend.kill(actors[0])
-    assert pending.results() == [i * i for i in range(6)]
+    results = pending.results()
+    assert [square for square, _ in results] == [i * i for i in range(6)]
     # The actor came back (restarted), in a new process.
-    assert actors[0].call("pid").result() != pid_before
+    pid_after = actors[0].call("pid").result()
+    assert pid_after != pid_before
+    # Item 0 went to the killed actor first and takes 0.3 s: the kill at 0.2 s caught it unfinished,
+    # so its result must come from a live process that computed it again, never from the dead one.
+    assert results[0][1] in {pid_after, other_pid}
+    computed_by = {pid for _, pid in results}
+    assert computed_by <= {pid_before, pid_after, other_pid} and pid_after in computed_by
 
 
 class Flaky:

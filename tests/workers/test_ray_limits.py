@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from cli_contract import assert_one_line_error
 from autogan.config import RunConfig
 from autogan.search._resources import resource_shortfall as _resource_shortfall
 from workers import Resources
@@ -39,14 +40,14 @@ def test_over_asked_cpus_end_at_once_with_one_line(tmp_path):
     run = tmp_path / "run"
     started = time.monotonic()
     proc = subprocess.run(
-        _cli("--out", str(run), *TINY, "run.evaluators=3", "run.trainer_cpus=1", "run.evaluator_cpus=1"),
+        # A start_timeout far past this call's own timeout: a search that waited at all would be killed.
+        _cli("--out", str(run), *TINY, "run.evaluators=3", "run.trainer_cpus=1", "run.evaluator_cpus=1", "run.start_timeout=100000"),
         capture_output=True, text=True, cwd=ROOT, env=_env(), timeout=170,
     )
     elapsed = time.monotonic() - started
-    assert proc.returncode == 2, proc.stderr[-3000:]
-    errors = [line for line in proc.stderr.splitlines() if line.startswith("autogan search:")]
-    assert len(errors) == 1 and "Traceback" not in proc.stderr
-    assert "run.evaluators=3" in errors[0] and "run.evaluator_cpus" in errors[0] and "asks for 4 CPUs" in errors[0]
+    line = assert_one_line_error(proc.returncode, proc.stderr, "search", out=proc.stdout)
+    assert "run.evaluators=3" in line and "run.evaluator_cpus" in line and "asks for 4 CPUs" in line
+    assert "waited" not in line and "waiting for" not in proc.stderr
     assert not run.exists()  # nothing was searched, so a retry starts clean
     print(f"over-asked CPUs ended in {elapsed:.1f}s")  # well under a minute here; reported, not asserted
 
@@ -211,6 +212,23 @@ def test_a_cluster_that_grows_is_waited_for(quick_notices, caplog):
     _wait_for_resources(cluster, RunConfig(evaluators=3, start_timeout=60))
     assert cluster.looks == 3
     assert "waiting for the cluster to grow" in caplog.text and "run.evaluators=3" in caplog.text
+
+
+def test_an_instance_that_cannot_grow_is_refused_on_the_first_look(monkeypatch):
+    # "At once", without a clock: one look at the capacity, no sleep, the error.
+    import autogan.search._resources
+    from autogan.errors import ConfigError
+    from autogan.search._resources import wait_for_resources as _wait_for_resources
+
+    def no_sleep(seconds):
+        raise AssertionError(f"waited {seconds}s for an instance that cannot grow")
+
+    monkeypatch.setattr(autogan.search._resources.time, "sleep", no_sleep)
+    instance = _Cluster([[Resources(2, 0)]])
+    instance.may_grow = False
+    with pytest.raises(ConfigError, match=r"asks for 4 CPUs, but this machine's Ray instance has 2") as refused:
+        _wait_for_resources(instance, RunConfig(evaluators=3, start_timeout=100000))
+    assert instance.looks == 1 and "waited" not in str(refused.value)
 
 
 def test_a_cluster_that_never_grows_ends_in_one_line(quick_notices):
