@@ -238,7 +238,7 @@ def test_report_renders_in_chromium_without_console_errors(browser, report):
     shot = SHOT_DIR / "autogan_report_screenshot.png"
     browser.screenshot(session, shot)
     assert browser.problems() == []
-    assert dom == {"rows": 5, "diagrams": 5, "charts": 3, "resets": 3, "image": True, "config": True}
+    assert dom == {"rows": 5, "diagrams": 5, "charts": 4, "resets": 3, "image": True, "config": True}  # 3 curves, quality against size
     from PIL import Image
 
     with Image.open(shot) as image:
