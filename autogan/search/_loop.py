@@ -25,7 +25,7 @@ from autogan.search._reporting import Reporter, best_scored, iteration_row
 from autogan.search._cpu_plan import resolve as resolve_cpu_plan
 from autogan.search._resources import check_inputs, wait_for_resources, wait_for_workers
 from autogan.search._resume import NOTHING_COMMITTED, drop_uncommitted_iterations, position, reusable_evaluations
-from autogan.search._schedule import Schedule, start_of_run
+from autogan.search._schedule import Phase, Position, Schedule, start_of_run
 from autogan.search._stage_cost import stage_step_macs
 from autogan.search._scoring import ArchitectureScorer, shareable
 from autogan.search._size import SizeFactor, size_budget
@@ -56,7 +56,7 @@ class Search:
         progress_every: float = 60.0,
     ):
         self.hooks = hooks or SearchHooks()
-        self.progress = progress  # a progress bar; None: where stderr is a terminal
+        self.progress_bar = progress  # a progress bar; None: where stderr is a terminal
         self.progress_every = progress_every  # seconds between progress lines where there is no bar
         fresh = made_directory = False
         if resume:
@@ -115,111 +115,119 @@ class Search:
         except BaseException:
             self._free_workers()  # a shared cluster gets back what a search that never started took
             raise
-        self._trainer = PinnedTrainer(self.trainer)
+        self.pinned_trainer = PinnedTrainer(self.trainer)  # ``trainer`` is the actor; this, its calls
         size_factor = SizeFactor(config, self.space) if SizeFactor.wanted(config) else None
         self.scorer = ArchitectureScorer(self.record, ActorPool(self.backend, self.evaluators), run.seed,
                                          self._scoring_submitted, size_factor=size_factor)
         self.reporter = Reporter(self.record, self.evaluators, run.seed)
-        self.progress_state: dict[str, Any] = start_of_run()
+        self._position: dict[str, Any] = start_of_run()  # the saved form of ``position``; the schedule moves it
         self.next_train_archs: list[str] | None = None
         self._inflight: Any = None
         self.recoveries = 0
         if resume:
             self._restore()
         else:
-            self._checkpoint()  # so that a lost trainer always has a state to come back to
+            # The config goes to TensorBoard first: a resume does not log it again, so a crash in
+            # the first checkpoint's write would otherwise leave the run's curves without it.
             self.reporter.log_config(config)
+            self._checkpoint()  # so that a lost trainer always has a state to come back to
 
     # --- the loop -------------------------------------------------------------------------
 
+    @property
+    def position(self) -> Position:
+        return Position.of(self._position)
+
     def run(self) -> list[RankedArchitecture]:
-        self.tracker = Progress(self.schedule.stage_iterations, self.progress_state["global_iteration"],
-                                interactive=self.progress, every=self.progress_every,
-                                stage_costs=stage_step_macs(self.space, self.config.model, self.config.data.channels))
+        self.progress = Progress(self.schedule.stage_iterations, self.position.global_iteration,
+                                 interactive=self.progress_bar, every=self.progress_every,
+                                 stage_costs=stage_step_macs(self.space, self.config.model, self.config.data.channels))
+        # What each policy iteration's row goes to once it is complete, in this order (a hook
+        # that crashes the process sees the row recorded and logged to TensorBoard, not checkpointed).
+        self.iteration_listeners: list[Callable[[dict[str, Any]], None]] = [
+            self.record.append_iteration, self.reporter.log_scalars, self._iteration_hook, self.reporter.log_iteration,
+            self.progress.iteration_done,
+        ]
+        steps = {Phase.POLICY: self._iteration, Phase.BEAM: self._end_stage, Phase.RESCORE: self._rescore}
         try:
-            while self.progress_state["phase"] != "done":
-                stage = self.progress_state["stage"]
-                self.controller.set_stage(stage)
+            while (at := self.position).phase is not Phase.DONE:
+                self.controller.set_stage(at.stage)
                 try:
-                    phase = self.progress_state["phase"]
-                    self.tracker.begin(stage, self.progress_state["iteration"], phase)
-                    if phase == "policy":
-                        self._iteration(stage, self.progress_state["iteration"])
-                    elif phase == "beam":
-                        self._end_stage(stage)
-                    else:
-                        self._rescore(stage)
+                    self.progress.begin(at.stage, at.iteration, at.phase.value)
+                    steps[at.phase](at)
                 except Exception as exc:
                     if not is_worker_death(exc):
                         raise
                     self._recover(exc)
-                    self.tracker.moved_to(self.progress_state["global_iteration"])
+                    self.progress.moved_to(self.position.global_iteration)
         finally:
-            self.tracker.close()
+            self.progress.close()
             self.reporter.close()
         return self.ranking()
 
-    def _iteration(self, stage: int, iteration: int) -> None:
+    def _iteration(self, at: Position) -> None:
         """Train the supernet, score the policy's proposals, update the policy; reset a collapsed supernet."""
         started = time.perf_counter()
-        train_stats = self._train(stage)
-        box = self._weights_box(self.progress_state["global_iteration"])
-        # AutoGAN scores the collapsed supernet once more, then starts G and D afresh; the
-        # actor runs calls in order, so the weights taken above predate the reset.
+        train_stats = self._train(at.stage)
+        weights = self._weights(at)
         reset = bool(train_stats["collapsed"])
-        deferred = reset and not self.schedule.has_next_iteration(stage, iteration)
-        if deferred:
-            # The stage's beam (after the last stage, the final ranking too) is scored next, and
-            # must be scored on this trained supernet: the reset waits for the next training.
-            self.progress_state["reset_pending"] = True
-            logger.warning("stage %d iteration %d: supernet collapsed; it is reset after the stage's beam is scored",
-                           stage, iteration)
-        elif reset:
-            self._reset_supernet(f"stage {stage} iteration {iteration}")
-        proposals = self.controller.sample(self.config.search.archs_per_iteration, prefix=self._prefix(stage))
-        trainer_state = self._start_next_training(stage, iteration)
-        results = self.scorer.score(stage, iteration, "policy", [p.arch for p in proposals], box)
+        deferred = reset and self._reset_after_collapse(at)
+        proposals = self.controller.sample(self.config.search.archs_per_iteration, prefix=self._prefix(at.stage))
+        trainer_state = self._start_next_training(at)
+        results = self.scorer.score(at.stage, at.iteration, "policy", [p.arch for p in proposals], weights)
+        self.progress.rewards_done(len(results))
         rewards = [r["reward"] for r in results]
         stats = self.controller.update(proposals, rewards)
         if reset:
             # These rewards came from the supernet before the reset; later ones come from a fresh one.
             self.controller.on_supernet_reset()
         if results:
-            self.reporter.save_grid(stage, iteration, best_scored(results), box, self.progress_state["global_iteration"])
-        row = iteration_row(self.progress_state, train_stats, reset, rewards, stats, started)
-        row["reset_deferred"] = deferred
-        self.record.append_iteration(row)
-        self.reporter.log_scalars(row)
-        if self.hooks.on_iteration:
-            self.hooks.on_iteration(row)
-        self.reporter.log_iteration(row)
-        self.tracker.iteration_done(row, len(results))
-        self.schedule.finish_iteration(self.progress_state)
+            self.reporter.save_grid(at.stage, at.iteration, best_scored(results), weights, at.global_iteration)
+        row = {**iteration_row(self._position, train_stats, reset, rewards, stats, started), "reset_deferred": deferred}
+        for listener in self.iteration_listeners:
+            listener(row)
+        self.schedule.finish_iteration(self._position)
         self._checkpoint(trainer_state)
 
-    def _end_stage(self, stage: int) -> None:
+    def _reset_after_collapse(self, at: Position) -> bool:
+        """Reset the collapsed supernet now, or after the stage's beam; True when deferred.
+
+        AutoGAN scores the collapsed supernet once more, then starts G and D afresh; the actor
+        runs calls in order, so the weights taken before this predate the reset.
+        """
+        if self.schedule.has_next_iteration(at.stage, at.iteration):
+            self._reset_supernet(f"stage {at.stage} iteration {at.iteration}")
+            return False
+        # The stage's beam (after the last stage, the final ranking too) is scored next, and
+        # must be scored on this trained supernet: the reset waits for the next training.
+        self._position["reset_pending"] = True
+        logger.warning("stage %d iteration %d: supernet collapsed; it is reset after the stage's beam is scored",
+                       at.stage, at.iteration)
+        return True
+
+    def _end_stage(self, at: Position) -> None:
         """Score M candidates with the final weights of the stage and keep the top K as the beam."""
         search = self.config.search
-        iteration = self.progress_state["iteration"]
-        box = self._weights_box(self.progress_state["global_iteration"] + 10**6)
+        stage, iteration = at.stage, at.iteration
+        weights = self._weights(at)
         proposals = self.controller.sample(search.beam_candidates, prefix=self._prefix(stage))
-        results = self.scorer.score(stage, iteration, "beam", [p.arch for p in proposals], box)
+        results = self.scorer.score(stage, iteration, "beam", [p.arch for p in proposals], weights)
         scores = [r["reward"] if r["reward"] is not None else None for r in results]
-        self.tracker.rewards_done(len(results))
+        self.progress.rewards_done(len(results))
         self.beam.update(proposals, scores)
         logger.info(
             "stage %d done: beam %s",
             stage,
             ", ".join(f"{e.score:.3f}" for e in self.beam.entries),
         )
-        self.schedule.finish_stage(self.progress_state)
+        self.schedule.finish_stage(self._position)
         self.record.append_iteration(
-            {"stage": stage, "iteration": iteration, "phase": "beam", "global_iteration": self.progress_state["global_iteration"],
+            {"stage": stage, "iteration": iteration, "phase": "beam", "global_iteration": at.global_iteration,
              "beam": [{"arch": str(e.arch), "score": e.score} for e in self.beam.entries], "time": time.time()}
         )
         self._checkpoint()
 
-    def _rescore(self, stage: int) -> None:
+    def _rescore(self, at: Position) -> None:
         """Score the final beam and the run's best again, on the final supernet, with several seeds.
 
         During the run each architecture was scored once, on whatever the supernet was
@@ -227,18 +235,18 @@ class Search:
         apart from the during-run rewards.
         """
         search = self.config.search
-        iteration = self.progress_state["iteration"]
+        stage, iteration = at.stage, at.iteration
         candidates = rescore_candidates(
             list(self.beam.prefixes), self.record.evaluations(), self.space.num_cells, 2 * search.top_k
         )
         archs = [arch for arch in candidates for _ in range(search.rescore_seeds)]
         replicates = [seed for _ in candidates for seed in range(search.rescore_seeds)]
-        box = self._weights_box(self.progress_state["global_iteration"] + 2 * 10**6)
-        self.scorer.score(stage, iteration, "rescore", archs, box, replicates=replicates)
+        weights = self._weights(at)
+        self.scorer.score(stage, iteration, "rescore", archs, weights, replicates=replicates)
         ranking = self.ranking()
         for entry in ranking[: search.top_k]:
-            self.reporter.save_final_grid(entry.arch, box)
-        self.schedule.finish_run(self.progress_state)
+            self.reporter.save_final_grid(entry.arch, weights)
+        self.schedule.finish_run(self._position)
         self._checkpoint(top=[r.to_dict() for r in ranking[: search.top_k]])
         if ranking:
             logger.info(
@@ -255,33 +263,33 @@ class Search:
     # --- pieces of an iteration -------------------------------------------------------
 
     def _reset_supernet(self, where: str) -> None:
-        resets = self._trainer.call("reset").result()
+        resets = self.pinned_trainer.call("reset").result()
         logger.warning("%s: supernet collapsed; reset #%d", where, resets)
 
     def _train(self, stage: int) -> dict[str, Any]:
         """This iteration's supernet training: started during the previous iteration, or now."""
-        if self.progress_state.pop("reset_pending", False):
+        if self._position.pop("reset_pending", False):
             self._reset_supernet(f"stage {stage}, before its first training")
             self.controller.on_supernet_reset()
         if self._inflight is not None:
             train_stats = self._inflight.result()
         else:
             archs = self.next_train_archs or self._sample_training_archs(stage)
-            train_stats = self._trainer.call("train", stage, [Architecture.parse(a) for a in archs]).result()
+            train_stats = self.pinned_trainer.call("train", stage, [Architecture.parse(a) for a in archs]).result()
         self._inflight = None
         self.next_train_archs = None
         return train_stats
 
-    def _start_next_training(self, stage: int, iteration: int) -> Any:
+    def _start_next_training(self, at: Position) -> Any:
         """With ``run.overlap``, start the next iteration's training now; the trainer state to checkpoint, or None."""
-        if not (self.config.run.overlap and self.schedule.has_next_iteration(stage, iteration)):
+        if not (self.config.run.overlap and self.schedule.has_next_iteration(at.stage, at.iteration)):
             return None
         # Train iteration i+1 on the policy before this update while the rewards of i are scored.
         # The checkpoint takes the trainer's state from before that call, plus the architectures
         # it trains on, so a resume redoes exactly the same work.
-        trainer_state = self._trainer.call("state_dict")
-        self.next_train_archs = self._sample_training_archs(stage)
-        self._inflight = self._trainer.call("train", stage, [Architecture.parse(a) for a in self.next_train_archs])
+        trainer_state = self.pinned_trainer.call("state_dict")
+        self.next_train_archs = self._sample_training_archs(at.stage)
+        self._inflight = self.pinned_trainer.call("train", at.stage, [Architecture.parse(a) for a in self.next_train_archs])
         return trainer_state
 
     def _sample_training_archs(self, stage: int) -> list[str]:
@@ -291,13 +299,18 @@ class Search:
     def _prefix(self, stage: int) -> Any:
         return self.schedule.prefix(stage, self.beam)
 
-    def _weights_box(self, version: int) -> dict[str, Any]:
-        future = self._trainer.call("weights")
-        return {"version": version, "ref": shareable(self.backend, future)}
+    def _weights(self, at: Position) -> dict[str, Any]:
+        """The supernet's weights now, as the evaluators receive them: a shareable reference and its version."""
+        future = self.pinned_trainer.call("weights")
+        return {"version": at.weights_version, "ref": shareable(self.backend, future)}
 
     def _scoring_submitted(self) -> None:
         if self.hooks.on_scoring:
             self.hooks.on_scoring(self.backend, self.evaluators)
+
+    def _iteration_hook(self, row: dict[str, Any]) -> None:
+        if self.hooks.on_iteration:
+            self.hooks.on_iteration(row)
 
     # --- durable state and recovery -------------------------------------------------------
 
@@ -305,10 +318,10 @@ class Search:
         save_checkpoint(
             self.record,
             self.config,
-            trainer_state=trainer_state or self._trainer.call("state_dict"),
+            trainer_state=trainer_state or self.pinned_trainer.call("state_dict"),
             controller=self.controller,
             beam=self.beam,
-            progress=self.progress_state,
+            progress=self._position,
             next_train_archs=self.next_train_archs,
             top=top,
             workers=self.workers,
@@ -322,25 +335,21 @@ class Search:
             # Crashed before the first checkpoint: everything recorded is uncommitted.
             committed_upto = NOTHING_COMMITTED
         else:
-            self._trainer.call("load_state_dict", checkpoint["trainer"]).result()
+            self.pinned_trainer.call("load_state_dict", checkpoint["trainer"]).result()
             self.controller.load_state_dict(checkpoint["controller"])
             self.beam.load_state_dict(checkpoint["beam"])
-            self.progress_state = dict(checkpoint["progress"])
+            self._position = dict(checkpoint["progress"])
             self.next_train_archs = checkpoint.get("next_train_archs")
-            committed_upto = position(self.progress_state)
+            committed_upto = position(self._position)
         self.scorer.reusable = reusable_evaluations(self.record, committed_upto)
         drop_uncommitted_iterations(self.record, committed_upto)
         if self.record.checkpoint_path.exists() and self.record.read_state() is None:
             logger.warning("resume: %s was missing; written again from the checkpoint", self.record.state_path)
-            done = self.progress_state["phase"] == "done"
+            done = self.position.phase is Phase.DONE
             top = [r.to_dict() for r in self.ranking()[: self.config.search.top_k]] if done else None
-            write_state(self.record, self.config, progress=self.progress_state, beam=self.beam, top=top, workers=self.workers)
-        logger.info(
-            "resume: stage %d, iteration %d (%s)",
-            self.progress_state["stage"],
-            self.progress_state["iteration"],
-            self.progress_state["phase"],
-        )
+            write_state(self.record, self.config, progress=self._position, beam=self.beam, top=top, workers=self.workers)
+        at = self.position
+        logger.info("resume: stage %d, iteration %d (%s)", at.stage, at.iteration, at.phase.value)
 
     def _recover(self, exc: BaseException) -> None:
         """A worker was lost beyond its retries: go back to the last checkpoint and redo from there."""
@@ -349,7 +358,7 @@ class Search:
             raise exc
         logger.warning("a worker was lost (%s); continuing from the last checkpoint (%d/%d)", exc, self.recoveries, MAX_RECOVERIES)
         self._inflight = None
-        self._trainer.repin()
+        self.pinned_trainer.repin()
         self._restore()
 
     # --- teardown -------------------------------------------------------------------------

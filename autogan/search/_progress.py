@@ -82,11 +82,11 @@ class Progress:
             # its estimate is logged as it starts, to be held against the time it takes.
             self._line()
 
-    def iteration_done(self, row: dict[str, Any], rewards: int) -> None:
+    def iteration_done(self, row: dict[str, Any]) -> None:
+        """A policy iteration's row is complete (its rewards were counted by ``rewards_done``)."""
         with self._lock:
             self.done += 1
             self.d_steps += int(row.get("d_steps") or 0)
-            self.rewards += rewards
             self.stage_durations.setdefault(int(row["stage"]), []).append(float(row["seconds"]))
         self.bar.set_postfix_str(self._rates(), refresh=False)
         self.bar.update(1)

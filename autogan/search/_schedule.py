@@ -8,10 +8,50 @@ checkpoint and in ``state.json``.
 
 from __future__ import annotations
 
+import enum
+from dataclasses import dataclass
 from typing import Any, Sequence
 
 #: The phases of a stage in run order; also the kinds of evaluation rows.
 PHASE_ORDER = {"policy": 0, "beam": 1, "rescore": 2}
+
+
+class Phase(str, enum.Enum):
+    """What the run does next at its position; saved as its string value."""
+
+    POLICY = "policy"  # a policy iteration: train the supernet, score proposals, update the controller
+    BEAM = "beam"  # the stage's end: score M candidates, keep the best K prefixes
+    RESCORE = "rescore"  # after the last stage: re-score the final candidates on the final supernet
+    DONE = "done"
+
+
+@dataclass(frozen=True)
+class Position:
+    """Where a run stands, read from the saved dict; the loop reads it, the schedule moves it."""
+
+    stage: int
+    iteration: int
+    phase: Phase
+    global_iteration: int
+
+    @classmethod
+    def of(cls, progress: dict[str, Any]) -> Position:
+        return cls(int(progress["stage"]), int(progress["iteration"]), Phase(progress["phase"]),
+                   int(progress["global_iteration"]))
+
+    @property
+    def weights_version(self) -> int:
+        """The version under which the evaluators cache the supernet weights scored here.
+
+        A policy iteration's weights are its global iteration's.  A stage's beam and the final
+        re-scoring take the weights after the stage's last iteration, under a global iteration
+        that the next stage's first iteration (trained further) also has: their versions are
+        offset into ranges of their own, so no evaluator scores one snapshot as another.
+        """
+        return self.global_iteration + _WEIGHTS_OFFSET[self.phase]
+
+
+_WEIGHTS_OFFSET = {Phase.POLICY: 0, Phase.BEAM: 10**6, Phase.RESCORE: 2 * 10**6}
 
 
 def start_of_run() -> dict[str, Any]:

@@ -27,7 +27,8 @@ def test_progress_counts_iterations_and_predicts_each_stage_from_its_own_iterati
         assert "iteration 1 of 3 (run: 1 of 5)" in progress.describe()
         assert progress.describe().endswith("ETA after the first iteration")
         for stage, seconds in ((1, 10.0), (1, 20.0), (1, 30.0), (2, 40.0)):
-            progress.iteration_done({"stage": stage, "d_steps": 100, "seconds": seconds}, rewards=3)
+            progress.rewards_done(3)
+            progress.iteration_done({"stage": stage, "d_steps": 100, "seconds": seconds})
         progress.begin(2, 1, "policy")
         line = progress.describe()
         assert LINE.search(line), line
@@ -64,7 +65,8 @@ def test_a_log_gets_each_stage_s_estimate_as_the_stage_starts(caplog):
 
 def _iterations(progress, stage, *seconds):
     for value in seconds:
-        progress.iteration_done({"stage": stage, "d_steps": 10, "seconds": value}, rewards=1)
+        progress.rewards_done(1)
+        progress.iteration_done({"stage": stage, "d_steps": 10, "seconds": value})
 
 
 def test_an_untimed_stage_is_estimated_from_the_previous_stage_scaled_by_its_step_cost():

@@ -170,6 +170,8 @@ CRASH_POINTS = {
     "mid-last-beam": (False, ["evaluation", "16"]),
     "mid-final-rescoring": (False, ["evaluation", "22"]),
     "inside-a-checkpoint-write": (False, ["before-replace", "latest.pt", "3"]),
+    # The first checkpoint: a resume does not log the config to TensorBoard again, so it must be there already.
+    "inside-the-first-checkpoint": (False, ["before-replace", "state.json", "1"]),
     "between-checkpoint-and-state": (False, ["after-replace", "latest.pt", "4"]),
     # Overlapped, the checkpoint after iteration 0 holds the trainer from before iteration 1's
     # training, which was already running, and the architectures it trains on: a resume must
@@ -373,7 +375,7 @@ def test_trainer_death_after_an_iterations_row_leaves_the_record_an_uninterrupte
     if when == "after-an-iterations-row":
         search.hooks.on_iteration = lambda row: row["global_iteration"] == 1 and kill_the_trainer()
     else:
-        search.hooks.on_scoring = lambda backend, evaluators: search.progress_state["phase"] == "rescore" and kill_the_trainer()
+        search.hooks.on_scoring = lambda backend, evaluators: search.position.phase == "rescore" and kill_the_trainer()
     messages = _logged_messages()
     try:
         search.run()
