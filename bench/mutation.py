@@ -57,10 +57,13 @@ MODULES: dict[str, list[str]] = {
 # Mutant name -> why no test can kill it (see `mutmut show NAME` in the module's work directory).
 _DONE_SORTS_LAST = "a finished run's position only has to sort after every real one, as this one still does"
 _PHASES_ARE_KNOWN = "the default of PHASE_ORDER.get is never used: every phase but 'done' (returned before) is in it"
+_MISSING_PHASE = ("a row without a phase is read as a policy row through PHASE_ORDER.get's default 0, whatever string "
+                  "(other than 'done') or None stands in for 'policy'")
 EQUIVALENT: dict[str, str] = {
     # (10 * 9, 0, 0): 90 still sorts after every stage of a space of fewer than 90 cells.
     **{f"autogan.search._resume.x_position__mutmut_{n}": _DONE_SORTS_LAST for n in (13, 14, 15, 16, 17)},
     **{f"autogan.search._resume.x_position__mutmut_{n}": _PHASES_ARE_KNOWN for n in (25, 27, 28)},
+    **{f"autogan.search._resume.x_position__mutmut_{n}": _MISSING_PHASE for n in (3, 5, 8, 9)},
 }
 
 STATUS = {1: "killed", 3: "killed", 0: "survived", 5: "no tests", 33: "no tests", 34: "skipped", 36: "timeout",
