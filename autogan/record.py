@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator
@@ -341,6 +342,9 @@ class RunRecord:
             return
         for path in (self.config_path, self.path / DirectoryLock.FILENAME):
             path.unlink(missing_ok=True)
+        # The config's TensorBoard text goes out before the first checkpoint (see the search loop).
+        if self.tb_dir.is_dir() and all(p.name.startswith("events.out.tfevents.") for p in self.tb_dir.iterdir()):
+            shutil.rmtree(self.tb_dir)
         if not remove_directory:
             return
         try:

@@ -82,6 +82,8 @@ class Search:
             if fresh:
                 # Nothing was searched yet: leave nothing that would make a retry with a fixed config look
                 # like "a different config".
+                if getattr(self, "reporter", None) is not None:
+                    self.reporter.close()
                 self.record.discard_unstarted(remove_directory=made_directory)
             self._lock.release()
             raise
