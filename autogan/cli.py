@@ -41,7 +41,9 @@ class _Parser(argparse.ArgumentParser):
     """argparse prints usage plus a message; we keep the one-line contract."""
 
     def error(self, message: str) -> None:  # type: ignore[override]
-        print(f"autogan: {message} (see 'autogan --help')", file=sys.stderr)
+        # ``prog`` is the command's path ("autogan arch show"): the line names the command, and
+        # the help it points to is that command's, where the refused option is described.
+        print(f"{self.prog}: {message} (see '{self.prog} --help')", file=sys.stderr)
         raise SystemExit(EXIT_USAGE)
 
 

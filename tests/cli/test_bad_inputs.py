@@ -40,8 +40,9 @@ SHOWN_WITH_A_WARNING = {
 }
 # A line cut short by a crash is repaired without a word.
 SHOWN_SILENTLY = {"inspect: torn last line"}
-# Refused by the argument parser, before any subcommand runs: "autogan: ...".
-USAGE_ERRORS = {"arch show --ch abc", "unknown command"}
+# Refused by the argument parser, before any subcommand runs: the line names the command the
+# parser stopped in ("autogan arch show: ..."; "autogan: ..." at the top level) and its --help.
+USAGE_ERRORS = {"arch show --ch abc": "arch show", "unknown command": None}
 # These start an embedded Ray instance: run in a process of their own, so that the test
 # process's Ray (a session fixture of other tests) is neither joined nor shut down.
 STARTS_RAY = {"run.evaluators=3 on 2 cores (embedded Ray)", "run.evaluator_gpus=1 without a GPU", "run.trainer_cpus=64"}
@@ -80,7 +81,7 @@ def _run_in_a_process_of_its_own(argv: list[str]) -> tuple[int, str, str]:
 
 
 def test_the_case_lists_name_real_cases():
-    named = SHOWN_WITH_A_WARNING.keys() | SHOWN_SILENTLY | USAGE_ERRORS | STARTS_RAY | MACHINE_DEPENDENT
+    named = SHOWN_WITH_A_WARNING.keys() | SHOWN_SILENTLY | USAGE_ERRORS.keys() | STARTS_RAY | MACHINE_DEPENDENT
     assert named <= set(CASE_NAMES), named - set(CASE_NAMES)
     assert len(CASE_NAMES) == len(set(CASE_NAMES)) >= 120
 
@@ -101,4 +102,7 @@ def test_bad_input_keeps_the_error_contract(name, scratch, capsys, monkeypatch):
     elif name in SHOWN_SILENTLY:
         assert code == 0 and err.strip() == "", err[-3000:]
     else:
-        assert_one_line_error(code, err, None if name in USAGE_ERRORS else argv[0])
+        command = USAGE_ERRORS[name] if name in USAGE_ERRORS else argv[0]
+        line = assert_one_line_error(code, err, command)
+        if name in USAGE_ERRORS:
+            assert line.endswith(f"(see '{' '.join(['autogan', *filter(None, [command])])} --help')"), line

@@ -114,5 +114,6 @@ def test_cli_scores_real_digits(metrics_digits_extractor, capsys):
 def test_cli_requires_what_to_score(capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(["metrics", "--dataset", "digits"])
-    # A usage error, caught before the subcommand runs: the line is argparse's, as "autogan: ...".
-    assert "--real" in assert_one_line_error(exit_info.value.code, capsys.readouterr().err, None)
+    # A usage error, caught before the subcommand runs: argparse's message, on a line naming the command.
+    line = assert_one_line_error(exit_info.value.code, capsys.readouterr().err, "metrics")
+    assert "--real" in line and line.endswith("(see 'autogan metrics --help')")
