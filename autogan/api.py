@@ -67,7 +67,7 @@ def search(
     """
     from autogan.config import load_config
     from autogan.learning import stage_learning
-    from autogan.record import RunRecord
+    from autogan.search import RunDirectory
     from autogan.search import run_search
 
     if resume:
@@ -89,7 +89,7 @@ def search(
     if progress_every < 0:
         raise UserError(f"progress_every={progress_every:g}: must be 0 (no progress lines) or more seconds")
     ranking = run_search(run_config, run_dir, resume=resume, progress_every=progress_every)
-    record = RunRecord.open(run_dir)
+    record = RunDirectory.open(run_dir)
     learning = stage_learning(record.iterations(), record.evaluations())
     return SearchResult(run_dir, tuple(ranking), tuple(learning))
 
@@ -239,14 +239,14 @@ def signature_of(name: str) -> inspect.Signature:
 
 def _run_dir_of(value: Any) -> Path | None:
     """The search run directory that ``value`` names, or None if it names something else."""
-    from autogan.record import RunRecord
+    from autogan.search import RunDirectory
 
     if isinstance(value, SearchResult):
         return value.run_dir
     if isinstance(value, (str, Path)):
         path = Path(value)
         # A retrain directory has a config.toml too; only a search's has its evaluations.
-        if path.is_dir() and RunRecord(path).config_path.is_file() and not (path / "arch.json").exists():
+        if path.is_dir() and RunDirectory(path).config_path.is_file() and not (path / "arch.json").exists():
             return path
     return None
 

@@ -78,7 +78,8 @@ def best_so_far(evaluations: Sequence[dict[str, Any]], num_cells: int) -> list[f
 
 
 def compare_runs(paths: Sequence[Path | str]) -> list[RunComparison]:
-    from autogan.report import architecture_size, load_run, rank, retrain_width
+    from autogan.report import load_run, rank
+    from autogan.retrain import architecture_size, retrain_width
     from autogan.report.quality import quality_points
     from autogan.retrain import latest_retrain_score
 

@@ -26,12 +26,12 @@ def inherited_state(run_dir: Path | str, arch: Architecture, g_args: dict[str, A
     The retrained networks must have the supernet's shapes; a mismatch names the keys to set.
     """
     from autogan.nn import Generator
-    from autogan.record import RunRecord
-    from autogan.roles import build_models
+    from autogan.search import RunDirectory
+    from autogan.search import build_models
     from autogan.search._checkpoint import load_checkpoint
 
     where = f"train.init_from={run_dir}"
-    record = RunRecord.open(run_dir)
+    record = RunDirectory.open(run_dir)
     checkpoint = load_checkpoint(record)
     if checkpoint is None:
         raise UserError(f"{where}: the search has written no checkpoint yet; wait for its first iteration to end")

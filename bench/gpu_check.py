@@ -60,7 +60,7 @@ def search_config(dry_run: bool):
 
 def part_search(run_dir: Path, dry_run: bool, resume: bool) -> dict:
     """A search (or its resumption) whose driver hides CUDA from itself once Ray has started."""
-    from autogan.record import RunRecord
+    from autogan.search import RunDirectory
     from autogan.search import Search, SearchHooks
     from workers import RayBackend
 
@@ -83,7 +83,7 @@ def part_search(run_dir: Path, dry_run: bool, resume: bool) -> dict:
     finally:
         search.close()
         backend.shutdown()
-    state = RunRecord.open(run_dir).read_state()
+    state = RunDirectory.open(run_dir).read_state()
     workers = state.get("workers") or []
     devices = sorted({w["device"] for w in workers})
     expected = "cpu" if dry_run else "cuda"
@@ -99,10 +99,10 @@ def part_load(run_dir: Path) -> dict:
     """The checkpoint in a process started with CUDA hidden: what a CPU-only head or laptop does."""
     import torch
 
-    from autogan.record import RunRecord
+    from autogan.search import RunDirectory
 
     assert not torch.cuda.is_available(), "this part must run without CUDA"
-    checkpoint = RunRecord.open(run_dir).load_checkpoint()
+    checkpoint = RunDirectory.open(run_dir).load_checkpoint()
     tensors = []
 
     def walk(value):
@@ -117,7 +117,7 @@ def part_load(run_dir: Path) -> dict:
 
     walk(checkpoint["trainer"])
     # Also without map_location: a checkpoint of host copies carries no CUDA tag at all.
-    torch.load(RunRecord.open(run_dir).checkpoint_path, weights_only=True)
+    torch.load(RunDirectory.open(run_dir).checkpoint_path, weights_only=True)
     off_cpu = [t.device.type for t in tensors if t.device.type != "cpu"]
     if off_cpu:
         raise SystemExit(f"{len(off_cpu)} checkpoint tensors are not on the CPU")

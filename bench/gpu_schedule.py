@@ -42,7 +42,7 @@ sys.path.insert(0, str(ROOT))
 from search_spaces import SearchSpace  # noqa: E402
 
 from autogan.config import load_config  # noqa: E402
-from autogan.roles import RewardEvaluator, SupernetTrainer  # noqa: E402
+from autogan.search import RewardEvaluator, SupernetTrainer  # noqa: E402
 
 EVALUATOR_COUNTS = (1, 2, 4)
 

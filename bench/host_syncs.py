@@ -59,7 +59,7 @@ from search_spaces import SearchSpace  # noqa: E402
 
 from autogan.config import load_config  # noqa: E402
 from autogan.nn import Discriminator, SupernetGenerator  # noqa: E402
-from autogan.roles import SupernetTrainer  # noqa: E402
+from autogan.search import SupernetTrainer  # noqa: E402
 from autogan.train import STEPS, StepOptions  # noqa: E402
 
 SCALAR_READ = "aten::_local_scalar_dense"

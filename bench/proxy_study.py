@@ -101,12 +101,12 @@ def reward_piece(plan: Plan, search: dict[str, Any], archs: list[str]) -> dict[s
         return cached
     import torch
 
-    from autogan.record import RunRecord
-    from autogan.roles import RewardEvaluator
+    from autogan.search import RunDirectory
+    from autogan.search import RewardEvaluator
 
     torch.set_num_threads(1)
     started = time.time()
-    record = RunRecord.open(search["run_dir"])
+    record = RunDirectory.open(search["run_dir"])
     config = record.config()
     evaluator = RewardEvaluator(config.replace(search=_with(config.search, reward="fid")).to_dict())
     box = {"version": 0, "ref": record.load_checkpoint()["trainer"]["generator"]}

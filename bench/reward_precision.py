@@ -66,7 +66,7 @@ from autogan.metrics import (  # noqa: E402
     inception_score,
     random_inception_state_dict,
 )
-from autogan.roles import RewardEvaluator, SupernetTrainer  # noqa: E402
+from autogan.search import RewardEvaluator, SupernetTrainer  # noqa: E402
 from search_spaces import SearchSpace  # noqa: E402
 
 GOAL_PERCENT = 0.5  # issue 15: bf16 rewards within 0.5% of float32, relative

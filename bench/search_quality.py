@@ -57,7 +57,7 @@ def search_piece(controller: str, seed: int, reward: str = "is") -> dict[str, An
     if cached is not None:
         return cached
     from autogan.compare import best_so_far
-    from autogan.record import RunRecord
+    from autogan.search import RunDirectory
 
     run_dir = CACHE / "runs" / name
     started = time.time()
@@ -66,7 +66,7 @@ def search_piece(controller: str, seed: int, reward: str = "is") -> dict[str, An
     if (run_dir / "config.toml").exists():
         command = cli("search", "--resume", str(run_dir), "--json")
     output = json.loads(run_logged(command, CACHE / "logs" / f"search-{name}.log"))
-    record = RunRecord.open(run_dir)
+    record = RunDirectory.open(run_dir)
     evaluations = [r for r in record.evaluations() if r["kind"] != "rescore"]
     iterations = [r for r in record.iterations() if r.get("phase") == "policy"]
     curve = best_so_far(evaluations, record.config().search.num_cells)
@@ -167,12 +167,12 @@ def final_supernet_scorer(source: dict[str, Any]):
 
     from search_spaces import SearchSpace
 
-    from autogan.record import RunRecord
-    from autogan.roles import RewardEvaluator
+    from autogan.search import RunDirectory
+    from autogan.search import RewardEvaluator
     from autogan.seeding import derived_seed
 
     torch.set_num_threads(1)
-    record = RunRecord.open(CACHE / "runs" / f"{source['controller']}-s{source['seed']}")
+    record = RunDirectory.open(CACHE / "runs" / f"{source['controller']}-s{source['seed']}")
     weights = record.load_checkpoint()["trainer"]["generator"]
     config = record.config()
     space = SearchSpace(num_cells=config.search.num_cells)
@@ -219,15 +219,15 @@ def fidelity_piece(source: dict[str, Any], reward_seeds: int, sample_counts: tup
     from search_spaces import Architecture
 
     from autogan.metrics import evaluate_generator, reference_statistics
-    from autogan.roles import RewardEvaluator
+    from autogan.search import RewardEvaluator
     from autogan.seeding import derived_seed
 
     torch = __import__("torch")
     torch.set_num_threads(1)
     run_dir = CACHE / "runs" / f"{source['controller']}-s{source['seed']}"
-    from autogan.record import RunRecord
+    from autogan.search import RunDirectory
 
-    record = RunRecord.open(run_dir)
+    record = RunDirectory.open(run_dir)
     config = record.config()
     evaluator = RewardEvaluator(config.replace(search=_replace(config.search, reward_norm="recalibrate")).to_dict())
     evaluator._load({"version": 0, "ref": record.load_checkpoint()["trainer"]["generator"]})

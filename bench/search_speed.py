@@ -30,7 +30,7 @@ sys.path.insert(0, str(ROOT))
 from search_spaces import SearchSpace  # noqa: E402
 
 from autogan.config import load_config  # noqa: E402
-from autogan.roles import RewardEvaluator, SupernetTrainer  # noqa: E402
+from autogan.search import RewardEvaluator, SupernetTrainer  # noqa: E402
 
 PAPER_D_STEPS = 762_450  # 65 iterations x 11,730 D steps
 PAPER_REWARDS = 1_980

@@ -129,8 +129,8 @@ def search_piece(layout: Layout, arm: str, seed: int, budget: int | None) -> dic
         return cached
     from search_spaces import Architecture
 
-    from autogan.record import RunRecord
-    from autogan.report.size import architecture_size, retrain_width
+    from autogan.search import RunDirectory
+    from autogan.retrain import architecture_size, retrain_width
 
     run_dir = layout.cache / "runs" / f"{name}-{layout.fingerprint()}"
     started = time.time()
@@ -141,7 +141,7 @@ def search_piece(layout: Layout, arm: str, seed: int, budget: int | None) -> dic
     if (run_dir / "config.toml").exists():
         command = cli("search", "--resume", str(run_dir), "--json")
     output = json.loads(run_logged(command, layout.cache / "logs" / f"search-{name}.log", nice=5))
-    record = RunRecord.open(run_dir)
+    record = RunDirectory.open(run_dir)
     config = record.config()
     width = retrain_width(config)
     cells = config.search.num_cells

@@ -31,9 +31,9 @@ def _die() -> None:
 
 
 def _arm_evaluation(count: int) -> None:
-    from autogan.record import RunRecord
+    from autogan.search import RunDirectory
 
-    original = RunRecord.append_evaluation
+    original = RunDirectory.append_evaluation
     seen = 0
 
     def append_then_maybe_die(self, row):
@@ -43,7 +43,7 @@ def _arm_evaluation(count: int) -> None:
         if seen == count:
             _die()
 
-    RunRecord.append_evaluation = append_then_maybe_die
+    RunDirectory.append_evaluation = append_then_maybe_die
 
 
 def _arm_replace(filename: str, count: int, *, before: bool) -> None:

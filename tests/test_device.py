@@ -96,13 +96,13 @@ def tiny_search_config():
 
 @pytest.mark.parametrize("device", ["cpu", "cuda"])
 def test_the_supernet_trainer_builds_its_optimizers_for_its_device(device, tiny_search_config, monkeypatch, restored_backends):
-    import autogan.roles as roles
+    import autogan.search._supernet_trainer as supernet_trainer
 
-    trainer = roles.SupernetTrainer(tiny_search_config.to_dict())
+    trainer = supernet_trainer.SupernetTrainer(tiny_search_config.to_dict())
     assert implementation(trainer.opt_g) == implementation(trainer.opt_d) == (None, True)
     # The models stay on the CPU; only the device the trainer believes in changes.
-    build = roles.build_models
-    monkeypatch.setattr(roles, "build_models", lambda config, space, seed, _device: build(config, space, seed, CPU))
+    build = supernet_trainer.build_models
+    monkeypatch.setattr(supernet_trainer, "build_models", lambda config, space, seed, _device: build(config, space, seed, CPU))
     trainer.device = torch.device(device)
     before = backend_state()
     trainer._build()

@@ -18,7 +18,7 @@ import torch
 from autogan.checkpoints import load_checkpoint_file
 from autogan.config import load_config
 from autogan.device import to_host
-from autogan.roles import SupernetTrainer
+from autogan.search import SupernetTrainer
 
 CUDA_UNPICKLE_ERROR = "Attempting to deserialize object on a CUDA device"
 

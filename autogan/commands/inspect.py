@@ -33,7 +33,8 @@ def register(subparsers) -> None:
 
 def run(args) -> int:
     from autogan.learning import stage_learning
-    from autogan.report import format_table, load_run, rank, ranking_rows, retrain_width, write_report
+    from autogan.report import format_table, load_run, rank, ranking_rows, write_report
+    from autogan.retrain import retrain_width
     from autogan.search import budget_text
 
     if args.top is not None and args.top < 1:

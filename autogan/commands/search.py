@@ -51,10 +51,10 @@ _RUN_DIRECTORY_FIXES = {
 
 def _os_error_line(exc: OSError, run_dir: Path) -> str:
     """A full disk or a read-only directory mid-run: the record is safe, so say how to go on from it."""
-    from autogan.record import RunRecord
+    from autogan.search import RunDirectory
 
     fix = _RUN_DIRECTORY_FIXES.get(exc.errno or -1)
-    if not RunRecord(run_dir).config_path.is_file():
+    if not RunDirectory(run_dir).config_path.is_file():
         # Nothing was recorded: fix the disk and start again, or pick another directory.
         return describe_os_error(exc) + (", then run the same command again" if fix else "")
     return (
@@ -87,10 +87,11 @@ def run(args) -> int:
     except OSError as exc:
         raise UserError(_os_error_line(exc, run_dir)) from None
     from autogan.learning import stage_learning
-    from autogan.record import RunRecord
-    from autogan.report import ranking_rows, retrain_width, size_text
+    from autogan.search import RunDirectory
+    from autogan.report import ranking_rows, size_text
+    from autogan.retrain import retrain_width
 
-    record = RunRecord.open(run_dir)
+    record = RunDirectory.open(run_dir)
     top_k = record.config().search.top_k
     width = retrain_width(record.config())
     top = ranking_rows(ranking[:top_k], width=width)

@@ -100,7 +100,7 @@ class SearchConfig:
     top_k: int = 5  # architectures in the final ranked list
     # A hard size budget: controllers propose only generators within it (0: no budget).  Counted
     # for the derived generator at the retrain width, as `autogan retrain` builds it from the
-    # retrain preset of the run's dataset (autogan/report/size.py), not at the supernet's width.
+    # retrain preset of the run's dataset (autogan/retrain/_size.py), not at the supernet's width.
     max_params: int = 0
     max_gmacs: float = 0.0  # GMACs per generated image
     # A soft size term instead (MnasNet): reward * (cost / target) ** size_weight for each target

@@ -18,7 +18,8 @@ from autogan.report.architecture import architecture_svg
 from autogan.report.charts import search_charts
 from autogan.report.quality import quality_size_figure
 from autogan.report.run import RunSummary, finite_or_none
-from autogan.report.size import params_text, retrain_width, size_text
+from autogan.report.size import params_text, size_text
+from autogan.retrain import retrain_width
 from autogan.report.svg import esc
 from autogan.report.table import ranking_rows, reward_text, vector_text
 from autogan.retrain._results import latest_retrain_score

@@ -1,6 +1,6 @@
 """Quality against size: every scored generator's reward over its parameters, with the Pareto front.
 
-Sizes are counted for the derived generator at the retrain width (``autogan.report.size``), as
+Sizes are counted for the derived generator at the retrain width (``autogan.retrain.architecture_size``), as
 the size budget is.  Where a soft size term shaped the rewards, the chart plots the raw reward
 (what the evaluator measured), so that the factor is not counted twice against a large generator.
 """
@@ -41,7 +41,7 @@ def quality_points(evaluations: Sequence[dict[str, Any]], num_cells: int, width:
     candidates by their re-scores on the final supernet, the final ranking's values: those are
     higher than their during-run means, which averaged over a supernet still training.
     """
-    from autogan.report.size import architecture_size
+    from autogan.retrain import architecture_size
 
     rewards: dict[str, list[float]] = {}
     for row in evaluations:
@@ -83,7 +83,7 @@ def quality_size_chart(runs: Sequence[tuple[str, Sequence[tuple[float, float]]]]
 
 def quality_size_figure(summary: Any) -> str:
     """The report's chart, as a ``<figure class="chart">``."""
-    from autogan.report.size import retrain_width
+    from autogan.retrain import retrain_width
 
     config = summary.config
     width = retrain_width(config)

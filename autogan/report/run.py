@@ -15,7 +15,7 @@ from typing import Any
 
 from autogan.errors import DamagedRecordError, UserError
 from autogan.files import DirectoryLock
-from autogan.record import RunRecord
+from autogan.search import RunDirectory
 from autogan.search import RankedArchitecture, rank_architectures
 
 _SAMPLE_NAME = re.compile(r"^stage(\d+)_iter(\d+)\.png$")
@@ -99,7 +99,7 @@ def load_run(path: Path | str) -> RunSummary:
 
     Damaged lines of the record are skipped and described in ``notes``.
     """
-    record = RunRecord.open(path)
+    record = RunDirectory.open(path)
     evaluations, damaged_evaluations = record.read_evaluations()
     iterations, damaged_iterations = record.read_iterations()
     notes = [f"{damage}; skipped, every other row is shown" for damage in (*damaged_evaluations, *damaged_iterations)]

@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Sequence
 
-from autogan.report.size import RetrainWidth, architecture_size, params_text
+from autogan.report.size import params_text
+from autogan.retrain import RetrainWidth, architecture_size
 from autogan.search import RankedArchitecture
 
 

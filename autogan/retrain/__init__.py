@@ -27,6 +27,7 @@ from autogan.retrain._results import RetrainScore, latest_retrain_score
 from autogan.retrain._plan import default_retrain_config, retrain_preset_for, run_retrain_base
 from autogan.retrain._models import build_discriminator, build_generator, discriminator_args, generator_args
 from autogan.retrain._sampling import truncated_latents
+from autogan.retrain._size import RetrainWidth, architecture_size, retrain_width
 from autogan.retrain._scoring import Evaluation, GeneratorScorer, score_checkpoint, truncation_sweep
 
 __all__ = [
@@ -38,8 +39,10 @@ __all__ = [
     "RetrainDirectory",
     "RetrainResult",
     "RetrainScore",
+    "RetrainWidth",
     "Retrainer",
     "GeneratorScorer",
+    "architecture_size",
     "build_discriminator",
     "build_generator",
     "default_retrain_config",
@@ -53,6 +56,7 @@ __all__ = [
     "retrain",
     "retrain_preset_for",
     "retrain_preset_names",
+    "retrain_width",
     "run_retrain_base",
     "score_checkpoint",
     "truncated_latents",

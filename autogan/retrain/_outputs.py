@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 import time
-from typing import TYPE_CHECKING, Any, Protocol, Sequence
+from typing import Any, Protocol, Sequence
 
 import torch
 
@@ -17,16 +17,26 @@ from autogan.images import png_bytes
 from autogan.log import logger
 from autogan.retrain._scoring import Evaluation
 
-if TYPE_CHECKING:
-    from autogan.retrain._loop import Retrainer
+class RetrainView(Protocol):
+    """What a listener may read of the ``Retrainer`` that calls it (a view, so this module needs no loop)."""
+
+    step: int
+    directory: Any
+    config: Any
+    generator: torch.nn.Module
+    ema: Any
+    device: torch.device
+    grid_seed: int
+
+    def checkpoint_header(self) -> dict[str, Any]: ...
 
 
 class RetrainListener(Protocol):
     """Receives a retraining's results as they come; none of it changes what is trained."""
 
-    def trained(self, retrainer: Retrainer, losses: dict[str, float]) -> None: ...
+    def trained(self, retrainer: RetrainView, losses: dict[str, float]) -> None: ...
 
-    def evaluated(self, retrainer: Retrainer, evaluations: Sequence[Evaluation], new_best: bool) -> None: ...
+    def evaluated(self, retrainer: RetrainView, evaluations: Sequence[Evaluation], new_best: bool) -> None: ...
 
     def close(self) -> None: ...
 
@@ -37,12 +47,12 @@ class RetrainWriter:
     def __init__(self) -> None:
         self._tb: Any = None
 
-    def trained(self, retrainer: Retrainer, losses: dict[str, float]) -> None:
+    def trained(self, retrainer: RetrainView, losses: dict[str, float]) -> None:
         writer = self._tensorboard(retrainer)
         for key, value in losses.items():
             writer.add_scalar(f"train/{key}", value, retrainer.step)
 
-    def evaluated(self, retrainer: Retrainer, evaluations: Sequence[Evaluation], new_best: bool) -> None:
+    def evaluated(self, retrainer: RetrainView, evaluations: Sequence[Evaluation], new_best: bool) -> None:
         for evaluation in evaluations:
             retrainer.directory.append_metrics({**evaluation.to_dict(), "time": time.time()})
             logger.info("evaluation: %s", evaluation.describe())
@@ -59,7 +69,7 @@ class RetrainWriter:
             self._tb.close()
             self._tb = None
 
-    def _save_best(self, retrainer: Retrainer, evaluation: Evaluation) -> None:
+    def _save_best(self, retrainer: RetrainView, evaluation: Evaluation) -> None:
         state = {
             **retrainer.checkpoint_header(),
             "generator": retrainer.generator.state_dict(),
@@ -69,7 +79,7 @@ class RetrainWriter:
         }
         atomic_torch_save(state, retrainer.directory.best_path)
 
-    def _save_grid(self, retrainer: Retrainer) -> None:
+    def _save_grid(self, retrainer: RetrainView) -> None:
         config = retrainer.config
         z = torch.randn(config.eval.grid, config.model.latent_dim,
                         generator=torch.Generator().manual_seed(retrainer.grid_seed))  # (grid, latent)
@@ -77,7 +87,7 @@ class RetrainWriter:
             images = retrainer.ema.model(z.to(retrainer.device)).float().cpu()  # (grid, C, H, W)
         retrainer.directory.write_grid(retrainer.step, png_bytes(images))
 
-    def _tensorboard(self, retrainer: Retrainer):
+    def _tensorboard(self, retrainer: RetrainView):
         if self._tb is None:
             from torch.utils.tensorboard import SummaryWriter
 

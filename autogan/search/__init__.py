@@ -16,20 +16,31 @@ Modules, one concern each: ``_loop`` (the loop above: ``Search``, ``run_search``
 redoes), ``_trainer`` (calls to the trainer, and getting it back once lost),
 ``_reporting`` (log lines, TensorBoard, sample grids), ``_setup`` (controller, backend,
 workers from the config), ``_resources`` (checks before a cluster is taken),
-``_size`` (the size budget and the soft size factor) and ``_ranking`` (the search's answer).
+``_size`` (the size budget and the soft size factor), ``_ranking`` (the search's answer), ``_run_directory`` (what a search leaves
+on disk, with ``_rows``, the schema of its rows), and
+the two kinds of worker: ``_supernet_trainer`` and ``_reward_evaluator`` (with what they set up
+alike, ``_worker_setup``).
 """
 
 from autogan.search._loop import Search, SearchHooks, run_search
 from autogan.search._ranking import RankedArchitecture, rank_architectures, rescore_candidates
+from autogan.search._reward_evaluator import RewardEvaluator
+from autogan.search._run_directory import RunDirectory
 from autogan.search._setup import controller_options
 from autogan.search._size import budget_summary, budget_text, size_budget
+from autogan.search._supernet_trainer import SupernetTrainer
+from autogan.search._worker_setup import build_models
 
 __all__ = [
     "RankedArchitecture",
+    "RewardEvaluator",
+    "RunDirectory",
     "Search",
     "SearchHooks",
+    "SupernetTrainer",
     "budget_summary",
     "budget_text",
+    "build_models",
     "controller_options",
     "rank_architectures",
     "rescore_candidates",

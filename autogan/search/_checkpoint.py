@@ -6,14 +6,14 @@ from typing import Any
 
 from autogan.config import Config
 from autogan.errors import UserError, shown
-from autogan.record import RunRecord
+from autogan.search._run_directory import RunDirectory
 
 CHECKPOINT_VERSION = 1
 _REQUIRED_KEYS = {"trainer", "controller", "beam", "progress"}
 
 
 def save_checkpoint(
-    record: RunRecord,
+    record: RunDirectory,
     config: Config,
     *,
     trainer_state: Any,
@@ -39,7 +39,7 @@ def save_checkpoint(
 
 
 def write_state(
-    record: RunRecord,
+    record: RunDirectory,
     config: Config,
     *,
     progress: dict[str, Any],
@@ -59,7 +59,7 @@ def write_state(
     )
 
 
-def load_checkpoint(record: RunRecord) -> dict[str, Any] | None:
+def load_checkpoint(record: RunDirectory) -> dict[str, Any] | None:
     """The last checkpoint, checked to be a search checkpoint of this version; None before the first."""
     if not record.checkpoint_path.exists():
         return None

@@ -15,7 +15,7 @@ from search_spaces import Architecture, SearchSpace
 
 from autogan.config import Config
 from autogan.log import logger
-from autogan.record import RunRecord
+from autogan.search._run_directory import RunDirectory
 from workers import is_worker_death
 
 from autogan.search._checkpoint import load_checkpoint, save_checkpoint, write_state
@@ -60,13 +60,13 @@ class Search:
         self.progress_every = progress_every  # seconds between progress lines where there is no bar
         fresh = made_directory = False
         if resume:
-            self.record = RunRecord.open(run_dir)
+            self.record = RunDirectory.open(run_dir)
         else:
             # Before anything is written: a search that cannot start leaves no run directory.
             check_inputs(config)
-            fresh = not RunRecord(run_dir).config_path.exists()
+            fresh = not RunDirectory(run_dir).config_path.exists()
             made_directory = not Path(run_dir).exists()
-            self.record = RunRecord.create(run_dir, config)
+            self.record = RunDirectory.create(run_dir, config)
         self._lock = self.record.lock()
         try:
             if resume:

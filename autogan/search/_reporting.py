@@ -13,7 +13,7 @@ from search_spaces import Architecture
 from autogan.files import atomic_write_bytes
 from autogan.log import logger
 from autogan.naming import architecture_slug
-from autogan.record import RunRecord
+from autogan.search._run_directory import RunDirectory
 from autogan.images import png_bytes
 from autogan.seeding import SeedPurpose, derived_seed
 
@@ -56,7 +56,7 @@ def best_scored(results: list[dict[str, Any]]) -> Architecture:
 class Reporter:
     """TensorBoard scalars and sample grids of one run directory, and the iteration's log line."""
 
-    def __init__(self, record: RunRecord, evaluators: list[Any], seed: int):
+    def __init__(self, record: RunDirectory, evaluators: list[Any], seed: int):
         self.record = record
         self.evaluators = evaluators
         self.seed = seed

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from autogan.log import logger
-from autogan.record import RunRecord
+from autogan.search._run_directory import RunDirectory
 
 from autogan.search._schedule import PHASE_ORDER
 
@@ -35,7 +35,7 @@ def row_key(row: dict[str, Any]) -> tuple:
     return (int(row["stage"]), int(row["iteration"]), row["kind"], int(row["index"]))
 
 
-def reusable_evaluations(record: RunRecord, committed_upto: tuple) -> dict[tuple, dict[str, Any]]:
+def reusable_evaluations(record: RunDirectory, committed_upto: tuple) -> dict[tuple, dict[str, Any]]:
     """The evaluations recorded after the checkpoint, by key, for the redone work to reuse."""
     evaluations = record.evaluations()
     reusable = {row_key(r): r for r in evaluations if row_position(r) >= committed_upto}
@@ -44,14 +44,14 @@ def reusable_evaluations(record: RunRecord, committed_upto: tuple) -> dict[tuple
     return reusable
 
 
-def drop_uncommitted_iterations(record: RunRecord, committed_upto: tuple) -> None:
+def drop_uncommitted_iterations(record: RunDirectory, committed_upto: tuple) -> None:
     iterations = record.iterations()
     kept = [r for r in iterations if position(r) < committed_upto]
     if len(kept) != len(iterations):
         record.rewrite_iterations(kept)
 
 
-def drop_evaluation(record: RunRecord, key: tuple) -> None:
+def drop_evaluation(record: RunDirectory, key: tuple) -> None:
     """Remove the evaluation recorded under ``key``: the redone work scored another architecture there."""
     rows = [r for r in record.evaluations() if row_key(r) != key]
     record.rewrite_evaluations(rows)

@@ -9,7 +9,7 @@ from typing import Any, Callable
 from search_spaces import Architecture
 
 from autogan.log import logger
-from autogan.record import RunRecord
+from autogan.search._run_directory import RunDirectory
 from autogan.seeding import SeedPurpose, derived_seed
 
 from autogan.search._ranking import autogan_vector
@@ -29,7 +29,7 @@ class ArchitectureScorer:
     the evaluator's ``raw_reward`` and the ``size_factor`` beside it.
     """
 
-    def __init__(self, record: RunRecord, pool: Any, seed: int, on_submitted: Callable[[], None],
+    def __init__(self, record: RunDirectory, pool: Any, seed: int, on_submitted: Callable[[], None],
                  size_factor: Any = None):
         self.size_factor = size_factor
         self.record = record

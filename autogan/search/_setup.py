@@ -8,7 +8,8 @@ from search_spaces import SearchSpace
 
 from autogan.config import Config
 from autogan.errors import ConfigError, first_line, shown
-from autogan.roles import RewardEvaluator, SupernetTrainer
+from autogan.search._reward_evaluator import RewardEvaluator
+from autogan.search._supernet_trainer import SupernetTrainer
 from autogan.seeding import SeedPurpose, derived_seed
 
 

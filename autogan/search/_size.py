@@ -1,6 +1,6 @@
 """Size-aware search: the hard budget the controllers keep to, and the soft size factor of a reward.
 
-Both count the derived generator at the retrain width (``autogan.report.size``): the search's
+Both count the derived generator at the retrain width (``autogan.retrain.retrain_width``): the search's
 supernet is narrower than what ``autogan retrain`` builds, and it is the retrained generator
 whose size a budget is about.
 """
@@ -21,7 +21,7 @@ METRICS = ("params", "macs")
 def size_costs(config: Any, space: SearchSpace) -> tuple[Any, Any]:
     """The retrain width and the per-cell cost table of ``space`` at that width."""
     from autogan.nn import cell_costs
-    from autogan.report.size import retrain_width
+    from autogan.retrain import retrain_width
 
     width = retrain_width(config)
     return width, cell_costs(space, width.ch, width.latent_dim, width.bottom_width, width.out_channels)

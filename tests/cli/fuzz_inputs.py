@@ -24,7 +24,7 @@ from autogan.checkpoints import load_checkpoint_file
 from autogan.commands.arch import parse_arch_text, parse_int_vector
 from autogan.config import Config, load_config, sections_to_dict
 from autogan.errors import UserError
-from autogan.record import RunRecord
+from autogan.search import RunDirectory
 
 OURS = (UserError, InvalidArchitecture)
 
@@ -231,12 +231,12 @@ state_files = st.one_of(
 checkpoint_files = st.one_of(st.binary(max_size=300), st.just(b"PK\x03\x04"), st.just(b""))
 
 
-def _run_dir(scratch: str) -> RunRecord:
+def _run_dir(scratch: str) -> RunDirectory:
     config = load_config("digits", ["run.backend='inprocess'"])
-    return RunRecord.create(Path(scratch) / "run", config)
+    return RunDirectory.create(Path(scratch) / "run", config)
 
 
-def _show(record: RunRecord) -> None:
+def _show(record: RunDirectory) -> None:
     """What `autogan inspect --report` does with a run directory, for every stage's ranking.
 
     The charts (most of a page's cost, in matplotlib) read the summary, not the ranking:
@@ -256,7 +256,7 @@ def _show(record: RunRecord) -> None:
             render_html(summary, ranking, what)
 
 
-def _check_run_file(name: str, data: bytes, strict: Callable[[RunRecord], Any]) -> str:
+def _check_run_file(name: str, data: bytes, strict: Callable[[RunDirectory], Any]) -> str:
     with tempfile.TemporaryDirectory() as scratch:
         record = _run_dir(scratch)
         (record.path / name).write_bytes(data)
@@ -266,15 +266,15 @@ def _check_run_file(name: str, data: bytes, strict: Callable[[RunRecord], Any]) 
 
 
 def check_evaluations_file(data: bytes) -> str:
-    return _check_run_file("evaluations.jsonl", data, RunRecord.evaluations)
+    return _check_run_file("evaluations.jsonl", data, RunDirectory.evaluations)
 
 
 def check_iterations_file(data: bytes) -> str:
-    return _check_run_file("iterations.jsonl", data, RunRecord.iterations)
+    return _check_run_file("iterations.jsonl", data, RunDirectory.iterations)
 
 
 def check_state_file(data: bytes) -> str:
-    return _check_run_file("state.json", data, RunRecord.check_damage)
+    return _check_run_file("state.json", data, RunDirectory.check_damage)
 
 
 def check_checkpoint_file(data: bytes) -> str:

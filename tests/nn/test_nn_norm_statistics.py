@@ -152,7 +152,7 @@ def test_restore_puts_back_exactly_what_was_saved():
 @pytest.mark.parametrize("mode", ["recalibrate", "batch", "running"])
 def test_a_reward_does_not_depend_on_what_the_evaluator_scored_before(mode):
     from autogan.config import load_config
-    from autogan.roles import RewardEvaluator, SupernetTrainer
+    from autogan.search import RewardEvaluator, SupernetTrainer
 
     overrides = ["model.ch=8", "model.df=8", "model.latent_dim=16", "train.batch_size=8", "search.reward_samples=40",
                  "search.reward_splits=2", "search.calibration_samples=16", "run.threads=1", f"search.reward_norm='{mode}'"]

@@ -13,19 +13,19 @@ import torch
 from search_spaces import AUTOGAN_TOP1, SearchSpace
 
 from autogan.config import load_config
-from autogan.record import RunRecord
+from autogan.search import RunDirectory
 from autogan.images import png_bytes
 
 STAGES = (3, 4, 4)
 RESET_AT = 5  # the global iteration whose supernet collapsed
 
 
-def write_synthetic_run(path: Path, *, stages=STAGES, finished: bool = True, seed: int = 0, overrides=()) -> RunRecord:
+def write_synthetic_run(path: Path, *, stages=STAGES, finished: bool = True, seed: int = 0, overrides=()) -> RunDirectory:
     """Policy and beam rows, evaluations, state, sample grids; TOP1 gets the best rewards."""
     overrides = [f"search.stage_iterations={list(stages)}", "search.archs_per_iteration=3", "run.backend='inprocess'",
                  *overrides]
     config = load_config("digits", overrides)
-    record = RunRecord.create(path, config)
+    record = RunDirectory.create(path, config)
     space = SearchSpace(num_cells=config.search.num_cells)
     rng = random.Random(seed)
     draw = torch.Generator().manual_seed(seed)

@@ -16,7 +16,7 @@ from cli_contract import assert_one_line_error
 from search_spaces import AUTOGAN_TOP1, Architecture
 
 from autogan.compare import best_so_far, compare_runs, render_html, to_csv
-from autogan.record import RunRecord
+from autogan.search import RunDirectory
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -66,7 +66,7 @@ def test_rows_name_controller_seed_and_what_each_search_found(runs):
     rows = compare_runs(runs)
     assert [(r.controller, r.seed) for r in rows] == [("rnn", 0), ("random", 1), ("tpe", 2)]
     for row, path in zip(rows, runs):
-        record = RunRecord.open(path)
+        record = RunDirectory.open(path)
         evaluations = [e for e in record.evaluations() if e["kind"] != "rescore"]
         full = [e["reward"] for e in evaluations if e["stage"] == 3 and e["reward"] is not None]
         assert row.evaluations == len(evaluations) == row.best_so_far_first_evaluation - 1 + len(row.best_so_far)

@@ -14,7 +14,7 @@ from search_spaces import AUTOGAN_TOP1
 
 from autogan.compare import best_so_far_chart, compare_runs, format_table, render_html, to_csv
 from autogan.nn import generator_cost
-from autogan.record import RunRecord
+from autogan.search import RunDirectory
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +37,7 @@ def twins(tmp_path_factory, synthetic_run, make_synthetic_run) -> list[Path]:
 def test_best_so_far_starts_at_the_first_full_architecture_and_has_no_nulls(twins):
     rows = compare_runs(twins)
     for row, path in zip(rows, twins):
-        searched = [e for e in RunRecord.open(path).evaluations() if e["kind"] != "rescore"]
+        searched = [e for e in RunDirectory.open(path).evaluations() if e["kind"] != "rescore"]
         first = next(i for i, e in enumerate(searched) if e["stage"] == 3 and e["reward"] is not None)
         assert row.best_so_far_first_evaluation == first + 1 > 1
         assert None not in row.best_so_far and len(row.best_so_far) == len(searched) - first

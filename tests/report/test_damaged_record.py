@@ -12,7 +12,7 @@ from cli_contract import assert_one_line_error
 
 from autogan.cli import main
 from autogan.errors import DamagedRecordError
-from autogan.record import RunRecord
+from autogan.search import RunDirectory
 
 
 def run_cli(capsys, *argv):
@@ -56,7 +56,7 @@ _DROP = object()
 
 
 def test_garbage_in_the_middle_hides_no_row(capsys, run_copy, synthetic_run):
-    record = RunRecord(run_copy)
+    record = RunDirectory(run_copy)
     good_rows = len(record.evaluations())
     insert_line(record.evaluations_path, 4, "{garbage")
     data, err = ranked_archs(capsys, run_copy)
@@ -80,7 +80,7 @@ def test_garbage_in_the_middle_hides_no_row(capsys, run_copy, synthetic_run):
     ids=["no-stage", "reward-string", "kind", "arch", "negative"],
 )
 def test_rows_of_the_wrong_shape_are_damage(capsys, run_copy, changes, problem):
-    record = RunRecord(run_copy)
+    record = RunDirectory(run_copy)
     replace_line(record.evaluations_path, 5, evaluation_with(record, **changes))
     data, err = ranked_archs(capsys, run_copy)
     assert data["architectures"]
@@ -90,7 +90,7 @@ def test_rows_of_the_wrong_shape_are_damage(capsys, run_copy, changes, problem):
 
 
 def test_iterations_row_missing_a_key(capsys, run_copy):
-    record = RunRecord(run_copy)
+    record = RunDirectory(run_copy)
     row = json.loads(record.iterations_path.read_text().splitlines()[1])
     del row["global_iteration"]
     replace_line(record.iterations_path, 2, json.dumps(row))
@@ -101,7 +101,7 @@ def test_iterations_row_missing_a_key(capsys, run_copy):
 
 
 def test_torn_last_line_is_silent(capsys, run_copy):
-    record = RunRecord(run_copy)
+    record = RunDirectory(run_copy)
     with open(record.evaluations_path, "a") as handle:
         handle.write('{"stage": 3, "iter')
     _, err = ranked_archs(capsys, run_copy)
@@ -110,7 +110,7 @@ def test_torn_last_line_is_silent(capsys, run_copy):
 
 
 def test_resume_refuses_a_damaged_record_and_leaves_it_as_it_is(capsys, run_copy):
-    record = RunRecord(run_copy)
+    record = RunDirectory(run_copy)
     insert_line(record.evaluations_path, 4, "{garbage")
     before = record.evaluations_path.read_bytes()
     code, out, err = run_cli(capsys, "search", "--resume", run_copy)
@@ -126,7 +126,7 @@ def test_resume_refuses_a_damaged_record_and_leaves_it_as_it_is(capsys, run_copy
     ids=["list", "version-string", "truncated"],
 )
 def test_damaged_state_json(capsys, run_copy, content, problem):
-    RunRecord(run_copy).state_path.write_text(content)
+    RunDirectory(run_copy).state_path.write_text(content)
     data, err = ranked_archs(capsys, run_copy)  # the rows are still shown
     assert data["status"] == "unknown: state.json is damaged" and data["architectures"]
     assert problem in err
@@ -136,7 +136,7 @@ def test_damaged_state_json(capsys, run_copy, content, problem):
 
 
 def test_run_files_that_are_directories(capsys, run_copy):
-    record = RunRecord(run_copy)
+    record = RunDirectory(run_copy)
     record.evaluations_path.unlink()
     record.evaluations_path.mkdir()
     code, out, err = run_cli(capsys, "inspect", run_copy)
@@ -145,7 +145,7 @@ def test_run_files_that_are_directories(capsys, run_copy):
 
 
 def test_missing_state_is_reported_not_shown_as_started(capsys, run_copy):
-    RunRecord(run_copy).state_path.unlink()
+    RunDirectory(run_copy).state_path.unlink()
     data, err = ranked_archs(capsys, run_copy)
     assert data["status"] == "unknown: state.json is missing"
     assert "state.json: missing" in err and data["architectures"]
@@ -154,7 +154,7 @@ def test_missing_state_is_reported_not_shown_as_started(capsys, run_copy):
 def test_a_run_that_has_not_checkpointed_is_started(run_copy):
     from autogan.report import load_run
 
-    record = RunRecord(run_copy)
+    record = RunDirectory(run_copy)
     record.state_path.unlink()
     record.evaluations_path.unlink()
     record.iterations_path.unlink()

@@ -49,9 +49,9 @@ def test_json_matches_the_record(capsys, synthetic_run):
     assert top["autogan_vector"] == list(AUTOGAN_TOP1.to_autogan_vector())
     assert top["evaluations"] == 4 and math.isclose(top["mean_reward"], 5.015)
     # Every evaluated full architecture with a valid reward is ranked once; the failed one is not.
-    from autogan.record import RunRecord
+    from autogan.search import RunDirectory
 
-    evaluations = RunRecord(synthetic_run).evaluations()
+    evaluations = RunDirectory(synthetic_run).evaluations()
     valid = {e["arch"] for e in evaluations if e["stage"] == 3 and e["reward"] is not None}
     assert {r["arch"] for r in rows} == valid
 

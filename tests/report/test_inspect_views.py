@@ -13,7 +13,7 @@ from search_spaces import AUTOGAN_TOP1, Architecture
 from autogan.cli import main
 from autogan.learning import stage_learning
 from autogan.nn import generator_cost
-from autogan.record import RunRecord
+from autogan.search import RunDirectory
 
 # configs/retrain_digits.toml's model.ch / latent_dim; digits are one channel.
 DIGITS_RETRAIN = {"ch": 32, "latent_dim": 64}
@@ -71,7 +71,7 @@ def test_json_and_text_show_the_retrained_score_of_a_ranked_architecture(capsys,
 
 
 def test_json_and_text_carry_the_learning_table_with_a_verdict_per_stage(capsys, synthetic_run):
-    record = RunRecord.open(synthetic_run)
+    record = RunDirectory.open(synthetic_run)
     expected = stage_learning(record.iterations(), record.evaluations())
     data = json.loads(_inspect(capsys, synthetic_run, "--json"))
     assert data["learning"] == [stage.to_dict() for stage in expected]

@@ -15,7 +15,7 @@ from autogan.nn import generator_cost
 from autogan.report import load_run, rank
 from autogan.report.page import render_html
 from autogan.report.quality import pareto_front, quality_points
-from autogan.report.size import retrain_width
+from autogan.retrain import retrain_width
 
 BUDGET = "search.max_params=100000"
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from search_spaces import AUTOGAN_TOP1
 
 from autogan.config import load_config
-from autogan.record import RunRecord
+from autogan.search import RunDirectory
 
 # 16 px digits (bottom width 2), narrow networks: a few seconds of CPU per hundred G steps.
 TINY = [
@@ -32,7 +32,7 @@ SECOND = "post,bn,deconv,nosc | pre,in,nearest,sc,skip=1 | pre,none,bilinear,sc,
 def write_run(path: Path) -> Path:
     """A finished search record with two full architectures, TOP1 ranked first."""
     config = load_config("digits", ["search.stage_iterations=[1,1,1]", "run.backend='inprocess'"])
-    record = RunRecord.create(path, config)
+    record = RunDirectory.create(path, config)
     for index, (arch, reward) in enumerate([(str(AUTOGAN_TOP1), 4.0), (SECOND, 3.0)]):
         record.append_evaluation(
             {"stage": 3, "iteration": 0, "kind": "policy", "index": index, "arch": arch, "autogan_vector": None,

@@ -9,7 +9,7 @@ from cli_contract import assert_one_line_error
 
 from autogan.cli import main
 from autogan.config import load_config, load_retrain_config
-from autogan.record import RunRecord
+from autogan.search import RunDirectory
 from autogan.search import run_search
 
 SEARCH = ["model.ch=8", "model.df=8", "model.latent_dim=16", "train.batch_size=8", "train.d_steps_per_iteration=6",
@@ -30,10 +30,10 @@ def searched(tmp_path_factory):
 
 
 def _supernet(run_dir):
-    from autogan.roles import build_models
+    from autogan.search import build_models
     from search_spaces import SearchSpace
 
-    record = RunRecord.open(run_dir)
+    record = RunDirectory.open(run_dir)
     config = record.config()
     supernet, discriminator = build_models(config, SearchSpace(num_cells=2), 0, torch.device("cpu"))
     trainer = record.load_checkpoint()["trainer"]

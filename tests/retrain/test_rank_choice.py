@@ -11,7 +11,7 @@ from search_spaces import AUTOGAN_TOP1, Architecture
 from cli_contract import assert_one_line_error
 from autogan.cli import main
 from autogan.naming import architecture_slug
-from autogan.record import RunRecord
+from autogan.search import RunDirectory
 from retrain_helpers import TINY
 
 
@@ -22,7 +22,7 @@ def _one_error(code: int, capsys) -> str:
 def test_rank_of_a_running_search_is_refused_and_names_the_architecture(capsys, run_dir, tmp_path):
     running = tmp_path / "running"
     shutil.copytree(run_dir, running)
-    RunRecord.open(running).write_state({"stage": 3, "iteration": 0, "phase": "policy", "global_iteration": 2,
+    RunDirectory.open(running).write_state({"stage": 3, "iteration": 0, "phase": "policy", "global_iteration": 2,
                                          "beam": [], "controller": "rnn"})
     line = _one_error(main(["retrain", str(running), *TINY, "train.g_steps=10", "--rank", "1"]), capsys)
     assert "no final ranking yet" in line and f"--arch '{AUTOGAN_TOP1}'" in line

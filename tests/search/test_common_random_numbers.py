@@ -3,7 +3,7 @@
 import pytest
 
 from autogan.config import load_config
-from autogan.record import RunRecord
+from autogan.search import RunDirectory
 from autogan.search._scoring import ArchitectureScorer
 from workers import ActorPool, InProcessBackend
 
@@ -11,14 +11,14 @@ from workers import ActorPool, InProcessBackend
 @pytest.fixture(scope="module")
 def scoring(tiny_overrides_for, tmp_path_factory):
     """An ArchitectureScorer on one real in-process evaluator, with a supernet trained a few steps."""
-    from autogan.roles import RewardEvaluator, SupernetTrainer
+    from autogan.search import RewardEvaluator, SupernetTrainer
 
     config = load_config("digits", tiny_overrides_for())
     trainer = SupernetTrainer(config.to_dict())
     trainer.train(2, [trainer.space.sample(i) for i in range(6)])
     backend = InProcessBackend()
     evaluator = backend.actor(RewardEvaluator, config.to_dict())
-    record = RunRecord.create(tmp_path_factory.mktemp("crn") / "run", config)
+    record = RunDirectory.create(tmp_path_factory.mktemp("crn") / "run", config)
     scorer = ArchitectureScorer(record, ActorPool(backend, [evaluator]), seed=0, on_submitted=lambda: None)
     return trainer.space, scorer, {"version": 1, "ref": trainer.weights()}
 
@@ -51,7 +51,7 @@ def test_the_evaluator_draws_its_latents_on_its_own_device(tiny_overrides_for, m
     """
     import torch
 
-    from autogan.roles import RewardEvaluator, SupernetTrainer
+    from autogan.search import RewardEvaluator, SupernetTrainer
 
     config = load_config("digits", tiny_overrides_for())
     trainer = SupernetTrainer(config.to_dict())

@@ -8,7 +8,7 @@ from cli_contract import assert_one_line_error
 
 from autogan.config import Config, load_config, preset_names
 from autogan.errors import ConfigError, MissingFileError, UserError
-from autogan.record import RunRecord
+from autogan.search import RunDirectory
 
 
 def test_presets_load_and_round_trip_through_toml(tmp_path):
@@ -73,21 +73,21 @@ def test_unknown_preset_lists_the_presets():
 
 def test_run_directory_refuses_a_different_config(tmp_path):
     run_dir = tmp_path / "run"
-    RunRecord.create(run_dir, Config())
-    RunRecord.create(run_dir, Config())  # the same config may start where it was made
+    RunDirectory.create(run_dir, Config())
+    RunDirectory.create(run_dir, Config())  # the same config may start where it was made
     other = load_config("digits", ["run.seed=7"])
     with pytest.raises(ConfigError, match="different config.*--resume"):
-        RunRecord.create(run_dir, other)
+        RunDirectory.create(run_dir, other)
     (tmp_path / "notarun").mkdir()
     (tmp_path / "notarun" / "x.txt").write_text("x")
     with pytest.raises(ConfigError, match="not an autogan run"):
-        RunRecord.create(tmp_path / "notarun", Config())
+        RunDirectory.create(tmp_path / "notarun", Config())
     with pytest.raises(MissingFileError, match="not found"):
-        RunRecord.open(tmp_path / "missing")
+        RunDirectory.open(tmp_path / "missing")
 
 
 def test_appends_survive_a_line_cut_short(tmp_path):
-    record = RunRecord.create(tmp_path / "run", Config())
+    record = RunDirectory.create(tmp_path / "run", Config())
     row = {"stage": 1, "iteration": 0, "kind": "policy", "arch": "pre,none,nearest,sc"}
     record.append_evaluation({**row, "index": 0, "reward": 1.5})
     with open(record.evaluations_path, "ab") as handle:
@@ -101,7 +101,7 @@ def test_appends_survive_a_line_cut_short(tmp_path):
 def test_state_and_checkpoint_are_atomic_and_safe(tmp_path):
     import torch
 
-    record = RunRecord.create(tmp_path / "run", Config())
+    record = RunDirectory.create(tmp_path / "run", Config())
     record.write_state({"stage": 2})
     assert record.read_state()["stage"] == 2
     assert not list(record.path.glob(".*.tmp"))
@@ -118,24 +118,24 @@ def test_state_and_checkpoint_are_atomic_and_safe(tmp_path):
 def test_a_second_writer_is_refused_and_nothing_is_touched(tmp_path, capsys):
     from autogan.cli import main
 
-    record = RunRecord.create(tmp_path / "run", Config())
+    record = RunDirectory.create(tmp_path / "run", Config())
     row = {"stage": 1, "iteration": 0, "kind": "policy", "arch": "pre,none,nearest,sc"}
     record.append_evaluation({**row, "index": 0, "reward": 1.5})
     lock = record.lock()
     before = {p.name: p.read_bytes() for p in record.path.iterdir() if p.is_file()}
     try:
         with pytest.raises(UserError, match=r"another autogan process \(pid \d+\) is writing it"):
-            RunRecord(record.path).lock()
+            RunDirectory(record.path).lock()
         code = main(["search", "--resume", str(record.path)])
         assert "another autogan process" in assert_one_line_error(code, capsys.readouterr().err, "search")
         assert {p.name: p.read_bytes() for p in record.path.iterdir() if p.is_file()} == before
     finally:
         lock.release()
-    RunRecord(record.path).lock().release()  # free again once the holder lets go
+    RunDirectory(record.path).lock().release()  # free again once the holder lets go
 
 
 def test_resume_repair_removes_the_temporary_file_of_a_dead_write(tmp_path):
-    record = RunRecord.create(tmp_path / "run", Config())
+    record = RunDirectory.create(tmp_path / "run", Config())
     dead = record.checkpoint_path.parent / ".latest.pt.abc123.tmp"
     dead.parent.mkdir(parents=True, exist_ok=True)
     dead.write_bytes(b"half a checkpoint")

@@ -12,7 +12,7 @@ from cli_contract import assert_one_line_error
 from record_comparison import assert_same_record
 
 from autogan.cli import main
-from autogan.record import RunRecord
+from autogan.search import RunDirectory
 
 # 2 cells, 1 iteration each: per stage 3 proposals and 3 beam candidates (then the final re-scoring).
 DURING_RUN = 12
@@ -23,8 +23,8 @@ def during_run(rows: list[dict]) -> list[dict]:
 
 
 def fail_on_call(monkeypatch, method: str, call: int, code: int, path_of) -> None:
-    """Make ``RunRecord.<method>`` raise ``OSError(code)`` on its ``call``-th use, as the kernel would."""
-    real = getattr(RunRecord, method)
+    """Make ``RunDirectory.<method>`` raise ``OSError(code)`` on its ``call``-th use, as the kernel would."""
+    real = getattr(RunDirectory, method)
     calls = {"n": 0}
 
     def failing(self, *args, **kwargs):
@@ -33,7 +33,7 @@ def fail_on_call(monkeypatch, method: str, call: int, code: int, path_of) -> Non
             raise OSError(code, os.strerror(code), str(path_of(self)))
         return real(self, *args, **kwargs)
 
-    monkeypatch.setattr(RunRecord, method, failing)
+    monkeypatch.setattr(RunDirectory, method, failing)
 
 
 def failed_search_line(capsys, run, overrides: list[str]) -> str:
@@ -53,15 +53,15 @@ def test_full_disk_mid_run_then_resume_keeps_every_result(capsys, monkeypatch, t
     fail_on_call(monkeypatch, "append_evaluation", 5, errno.ENOSPC, lambda record: record.evaluations_path)
     line = failed_search_line(capsys, run, overrides)
     assert f"{run / 'evaluations.jsonl'}: No space left on device; free space, then `autogan search --resume {run}`" in line
-    recorded = RunRecord(run).evaluations()
+    recorded = RunDirectory(run).evaluations()
     assert len(recorded) == 4
 
     monkeypatch.undo()  # space was freed
     assert main(["search", "--resume", str(run)]) == 0
-    rows = RunRecord(run).evaluations()
+    rows = RunDirectory(run).evaluations()
     keys = [(r["stage"], r["iteration"], r["kind"], r["index"]) for r in rows]
     assert len(keys) == len(set(keys)) and len(during_run(rows)) == DURING_RUN
-    assert RunRecord(run).read_state()["phase"] == "done"
+    assert RunDirectory(run).read_state()["phase"] == "done"
     assert all(row in rows for row in recorded)  # nothing recorded before the failure was dropped
 
 
@@ -69,7 +69,7 @@ def test_resume_writes_a_missing_state_again(capsys, tmp_path, overrides):
     run = tmp_path / "run"
     assert main(["search", "--out", str(run), *overrides]) == 0
     shutil.copytree(run, tmp_path / "as-finished")
-    record = RunRecord(run)
+    record = RunDirectory(run)
     finished = record.read_state()
     record.state_path.unlink()
     capsys.readouterr()

@@ -1,6 +1,6 @@
 """A dynamic reset neither leaves a ranking scored on a fresh supernet nor blames the policy for it."""
 
-from autogan.record import RunRecord
+from autogan.search import RunDirectory
 from autogan.search import Search
 
 # A variance threshold no loss window can pass below forces a collapse every 4 D steps.
@@ -43,7 +43,7 @@ def test_every_reward_is_scored_on_a_trained_supernet_even_after_a_last_iteratio
             trained = False
         else:
             assert trained, f"weights taken at call {position} of {names} come from a supernet that was reset and never trained"
-    rows = RunRecord(tmp_path / "run").evaluations()
+    rows = RunDirectory(tmp_path / "run").evaluations()
     assert {r["kind"] for r in rows} == {"policy", "beam", "rescore"}
 
 

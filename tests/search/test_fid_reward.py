@@ -6,13 +6,13 @@ import pytest
 
 from autogan.config import load_config
 from autogan.errors import ConfigError
-from autogan.record import RunRecord
+from autogan.search import RunDirectory
 from autogan.search import run_search
 
 
 @pytest.fixture(scope="module")
 def trained_box(tiny_overrides_for):
-    from autogan.roles import SupernetTrainer
+    from autogan.search import SupernetTrainer
 
     trainer = SupernetTrainer(load_config("digits", tiny_overrides_for()).to_dict())
     trainer.train(2, [trainer.space.sample(i) for i in range(6)])
@@ -21,7 +21,7 @@ def trained_box(tiny_overrides_for):
 
 @pytest.fixture
 def evaluator_for(tiny_overrides_for):
-    from autogan.roles import RewardEvaluator
+    from autogan.search import RewardEvaluator
 
     return lambda reward: RewardEvaluator(load_config("digits", tiny_overrides_for(f"search.reward='{reward}'")).to_dict())
 
@@ -54,7 +54,7 @@ def test_both_rewards_score_the_same_images_and_keep_the_inception_score(trained
 def test_a_search_with_the_fid_reward_records_it_and_ranks_by_it(tiny_config, tmp_path):
     config = tiny_config("run.backend='inprocess'", "search.reward='fid'", iterations=1)
     ranking = run_search(config, tmp_path / "run", progress=False)
-    rows = RunRecord.open(tmp_path / "run").evaluations()
+    rows = RunDirectory.open(tmp_path / "run").evaluations()
     assert rows and all(r["reward"] == -r["fid"] and r["is_mean"] > 0 for r in rows if r["error"] is None)
     rescored = [r for r in rows if r["kind"] == "rescore" and r["arch"] == str(ranking[0].arch)]
     assert ranking[0].mean_reward == pytest.approx(sum(r["reward"] for r in rescored) / len(rescored))
@@ -80,7 +80,8 @@ def test_an_early_stage_is_scored_against_the_data_at_its_own_resolution(tiny_ov
     FID 30 there and their unsharp-masked copies 1.6, so stage 1 rewarded artefacts.
     """
     from autogan.data import get_dataset
-    from autogan.roles import RewardEvaluator, final_resolution
+    from autogan.search import RewardEvaluator
+    from autogan.search._worker_setup import final_resolution
 
     config = load_config("digits", tiny_overrides_for("search.reward='fid'", "search.reward_samples=600",
                                                       "search.reward_norm='running'", cells=3))

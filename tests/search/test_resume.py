@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from autogan.config import load_config
-from autogan.record import RunRecord
+from autogan.search import RunDirectory
 from autogan.search._resume import (
     NOTHING_COMMITTED,
     drop_evaluation,
@@ -34,8 +34,8 @@ def _iteration(stage, iteration, phase):
 
 
 @pytest.fixture
-def record(tmp_path) -> RunRecord:
-    return RunRecord.create(tmp_path / "run", load_config("digits", ["run.backend='inprocess'"]))
+def record(tmp_path) -> RunDirectory:
+    return RunDirectory.create(tmp_path / "run", load_config("digits", ["run.backend='inprocess'"]))
 
 
 def test_positions_follow_the_run_order():

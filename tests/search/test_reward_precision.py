@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from autogan.roles import RewardEvaluator, SupernetTrainer
+from autogan.search import RewardEvaluator, SupernetTrainer
 
 
 @pytest.fixture(scope="module")

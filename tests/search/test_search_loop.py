@@ -14,7 +14,7 @@ from search_spaces import Architecture
 
 from cli_contract import assert_one_line_error
 from record_comparison import assert_same_record
-from autogan.record import RunRecord
+from autogan.search import RunDirectory
 from autogan.search import Search, SearchHooks, rescore_candidates, run_search
 
 
@@ -45,7 +45,7 @@ def keys_of(rows):
 
 
 def check_complete_record(run_dir, config):
-    record = RunRecord.open(run_dir)
+    record = RunDirectory.open(run_dir)
     rows = record.evaluations()
     keys = keys_of(rows)
     assert len(keys) == len(set(keys)), "an evaluation was recorded twice"
@@ -154,7 +154,7 @@ def uninterrupted_search(tmp_path_factory, tiny_overrides_for):
             overrides = tiny_overrides_for("run.backend='inprocess'", f"run.overlap={str(overlap).lower()}", **CRASH_OVERRIDES)
             reference = tmp_path_factory.mktemp("uninterrupted") / "run"
             subprocess.run(_search_command("--out", str(reference), *overrides), check=True, capture_output=True, cwd=ROOT)
-            made[overlap] = overrides, RunRecord(reference)
+            made[overlap] = overrides, RunDirectory(reference)
         return made[overlap]
 
     return run
@@ -205,15 +205,15 @@ def test_sigkill_then_resume_matches_an_uninterrupted_run(tmp_path, uninterrupte
     killed = subprocess.run([sys.executable, str(CRASH_RUN), *point, "--", "search", "--out", str(crashed), *overrides],
                             capture_output=True, text=True, cwd=ROOT)
     assert killed.returncode == -signal.SIGKILL, f"{point} was never reached: {killed.stderr[-2000:]}"
-    state = RunRecord(crashed).read_state()
+    state = RunDirectory(crashed).read_state()
     assert state is None or state["phase"] != "done"
-    recorded_before_resume = RunRecord(crashed).evaluations()
+    recorded_before_resume = RunDirectory(crashed).evaluations()
     if point[0] == "before-replace":
         assert list(crashed.rglob(".*.tmp")), "the crash should have left the dead write's temporary file"
 
     resumed = subprocess.run(_search_command("--resume", str(crashed)), capture_output=True, text=True, cwd=ROOT)
     assert resumed.returncode == 0, resumed.stderr[-2000:]
-    rows = RunRecord(crashed).evaluations()
+    rows = RunDirectory(crashed).evaluations()
     keys = keys_of(rows)
     assert len(keys) == len(set(keys)), "an evaluation was counted twice"
     assert set(keys) == set(reference_rows), "an evaluation was lost"
@@ -222,8 +222,8 @@ def test_sigkill_then_resume_matches_an_uninterrupted_run(tmp_path, uninterrupte
     for key, row in zip(keys, rows):
         assert row["arch"] == reference_rows[key]["arch"], key
         assert row["reward"] == pytest.approx(reference_rows[key]["reward"], rel=1e-6, abs=1e-9), key
-    assert RunRecord(crashed).read_state()["beam"] == reference.read_state()["beam"]
-    assert RunRecord(crashed).read_state()["top"] == reference.read_state()["top"]
+    assert RunDirectory(crashed).read_state()["beam"] == reference.read_state()["beam"]
+    assert RunDirectory(crashed).read_state()["top"] == reference.read_state()["top"]
     assert not list(crashed.rglob(".*.tmp")), "the resume left a dead write's temporary file behind"
     # And everything else: iterations, checkpoint, sample grids, TensorBoard, bit for bit.
     assert_same_record(crashed, reference.path)
@@ -237,7 +237,7 @@ def test_the_record_comparison_sees_a_kept_uncommitted_row_and_ignores_the_clock
     _, reference = uninterrupted_search(False)
     later = tmp_path / "later"
     shutil.copytree(reference.path, later)
-    record = RunRecord(later)
+    record = RunDirectory(later)
     record.rewrite_iterations([{**row, "time": row["time"] + 86400.0} for row in record.iterations()])
     record.rewrite_evaluations([{**row, "seconds": 2 * row["seconds"]} for row in record.evaluations()])
     assert_same_record(later, reference.path)
@@ -268,7 +268,7 @@ def test_dynamic_reset_recreates_gan_and_keeps_the_controller(tiny_config, tmp_p
         search.run()
     finally:
         search.close()
-    rows = [r for r in RunRecord(tmp_path / "run").iterations() if r["phase"] == "policy"]
+    rows = [r for r in RunDirectory(tmp_path / "run").iterations() if r["phase"] == "policy"]
     assert all(r["collapsed"] and r["reset"] for r in rows)
     assert all(r["d_steps"] == 4 for r in rows)
     # One iteration a stage: each collapse waits for the stage's beam, and is reset before the
@@ -301,7 +301,7 @@ def test_search_cli_bad_input_exits_2(args, message, capsys):
 def test_search_refuses_a_run_directory_made_by_another_config(tiny_config, tiny_overrides_for, tmp_path, capsys):
     from autogan.cli import main
 
-    RunRecord.create(tmp_path / "run", tiny_config())
+    RunDirectory.create(tmp_path / "run", tiny_config())
     code = main(["search", "--out", str(tmp_path / "run"), *tiny_overrides_for("run.seed=5")])
     assert "different config" in assert_one_line_error(code, capsys.readouterr().err, "search")
 
@@ -331,7 +331,7 @@ def test_trainer_death_continues_from_the_last_checkpoint_exactly(tiny_config, t
     search = run_with_trainer_killed_once(config, tmp_path / "run")
     assert search.recoveries == 1
     _, rows, state = check_complete_record(tmp_path / "run", config)
-    reference = RunRecord(tmp_path / "reference")
+    reference = RunDirectory(tmp_path / "reference")
     assert [(r["arch"], r["reward"]) for r in rows] == [(r["arch"], r["reward"]) for r in reference.evaluations()]
     assert state["top"] == reference.read_state()["top"]
 

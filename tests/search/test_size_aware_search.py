@@ -8,7 +8,8 @@ import pytest
 
 from autogan.config import load_config
 from autogan.errors import ConfigError
-from autogan.record import RunRecord, evaluation_row_problem
+from autogan.search import RunDirectory
+from autogan.search._rows import evaluation_row_problem
 from autogan.search import run_search
 from autogan.search._scoring import ArchitectureScorer
 from autogan.search._size import SizeFactor, budget_summary, budget_text, size_budget
@@ -93,7 +94,7 @@ def test_shaped_rows_keep_the_raw_reward_and_the_factor(tmp_path):
     config = load_config("digits", ["search.size_target_params=100000"])
     big = Architecture.parse("pre,bn,deconv,sc | pre,bn,deconv,sc,skip=1 | pre,bn,deconv,sc,skip=1+2")
     small = Architecture.parse("post,none,bilinear,nosc | post,none,bilinear,nosc,skip=none | post,none,bilinear,nosc,skip=none")
-    record = RunRecord.create(tmp_path / "run", config)
+    record = RunDirectory.create(tmp_path / "run", config)
     pool = _Pool({str(big): 4.0, str(small): None})
     factor = SizeFactor(config, SearchSpace(num_cells=3))
     rows = ArchitectureScorer(record, pool, 0, lambda: None, size_factor=factor).score(1, 0, "policy", [big, small], {})
@@ -125,7 +126,7 @@ def test_a_tiny_search_under_a_budget_evaluates_only_architectures_within_it(tin
     budget = size_budget(config, space)
     assert budget.feasible_fraction() < 0.5
     ranking = run_search(config, tmp_path / "run", progress=False)
-    rows = RunRecord(tmp_path / "run").evaluations()
+    rows = RunDirectory(tmp_path / "run").evaluations()
     assert len(rows) > 10
     for row in rows:
         # Stage-1 rows are prefixes: some completion of them must be within the budget.

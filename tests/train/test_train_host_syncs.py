@@ -12,7 +12,7 @@ from torch.profiler import ProfilerActivity, profile
 from autogan.config import load_config
 from autogan.errors import ConfigError
 from autogan.nn import Discriminator, SupernetGenerator
-from autogan.roles import SupernetTrainer
+from autogan.search import SupernetTrainer
 from autogan.train import StepOptions, one_stage_step
 from search_spaces import AUTOGAN_TOP1, SearchSpace
 

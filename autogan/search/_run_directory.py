@@ -1,4 +1,4 @@
-"""The run directory: everything a search leaves behind, durable across crashes.
+"""A search's run directory: everything a search leaves behind, durable across crashes.
 
 ```
 runs/NAME/
@@ -25,181 +25,33 @@ record refuse, so that no good row is ever dropped.
 from __future__ import annotations
 
 import json
-import os
 import shutil
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterator
-
-from search_spaces import Architecture, InvalidArchitecture
+from typing import Any, Iterator
 
 from autogan.checkpoints import load_checkpoint_file
 from autogan.config import Config
 from autogan.errors import ConfigError, DamagedRecordError, MissingFileError, UserError, shown
 from autogan.files import DirectoryLock, atomic_torch_save, atomic_write_bytes, remove_dead_temporaries
+from autogan.search._rows import (
+    Damage,
+    append_jsonl,
+    damage_error,
+    evaluation_row_problem,
+    is_int,
+    iteration_row_problem,
+    read_jsonl,
+    read_run_file,
+    truncate_partial_line,
+)
 
 STATE_VERSION = 1
 CHECKPOINT_NAME = "latest.pt"
-# What an evaluation row scored: a policy sample, a beam candidate, or a final re-scoring.
-EVALUATION_KINDS = ("policy", "beam", "rescore")
 # state.json is derived from the checkpoint, so a resume can always write it again.
 _STATE_FIX = "delete it and `autogan search --resume {run}` writes it again from the checkpoint"
 
 
-@dataclass(frozen=True)
-class Damage:
-    """A line of a run file that autogan did not write."""
-
-    path: Path
-    line: int
-    problem: str
-
-    def __str__(self) -> str:
-        return f"{self.path} line {self.line}: {self.problem}"
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
-def _position_problem(row: dict[str, Any], keys: tuple[str, ...]) -> str | None:
-    for key in keys:
-        if key not in row:
-            return f"the row has no '{key}'"
-        if not _is_int(row[key]) or row[key] < (1 if key == "stage" else 0):
-            return f"'{key}' is {shown(row[key], 40)}, not a {'positive' if key == 'stage' else 'non-negative'} integer"
-    return None
-
-
-def _arch_problem(value: Any) -> str | None:
-    if not isinstance(value, str):
-        return f"'arch' is {shown(value, 40)}, not an architecture string"
-    try:
-        Architecture.parse(value)
-    except InvalidArchitecture as exc:
-        return f"'arch' is not an architecture ({shown(str(exc), 80)})"
-    return None
-
-
-def evaluation_row_problem(row: Any) -> str | None:
-    """Why ``row`` is not an evaluation row as the search writes it, or None."""
-    if not isinstance(row, dict):
-        return f"a JSON {type(row).__name__} where an object belongs"
-    problem = _position_problem(row, ("stage", "iteration", "index"))
-    if problem:
-        return problem
-    if row.get("kind") not in EVALUATION_KINDS:
-        return f"'kind' is {shown(row.get('kind'), 40)}, not one of {list(EVALUATION_KINDS)}"
-    if "reward" not in row:
-        return "the row has no 'reward'"
-    if row["reward"] is not None and not _is_number(row["reward"]):
-        return f"'reward' is {shown(row['reward'], 40)}, not a number or null"
-    # Written where a soft size term shapes the reward: what the evaluator measured, and the multiplier.
-    for key in ("raw_reward", "size_factor"):
-        if row.get(key) is not None and not _is_number(row[key]):
-            return f"'{key}' is {shown(row[key], 40)}, not a number or null"
-    return _arch_problem(row.get("arch"))
-
-
-_ITERATION_NUMBERS = ("d_steps", "loss_d", "loss_g", "reward_mean", "reward_max", "entropy", "baseline", "policy_loss")
-
-
-def iteration_row_problem(row: Any) -> str | None:
-    """Why ``row`` is not an iteration row as the search writes it, or None."""
-    if not isinstance(row, dict):
-        return f"a JSON {type(row).__name__} where an object belongs"
-    problem = _position_problem(row, ("stage", "iteration", "global_iteration"))
-    if problem:
-        return problem
-    phase = row.get("phase")
-    if phase == "policy":
-        for key in _ITERATION_NUMBERS:
-            if row.get(key) is not None and not _is_number(row[key]):
-                return f"'{key}' is {shown(row[key], 40)}, not a number or null"
-        return None
-    if phase == "beam":
-        beam = row.get("beam")
-        if not isinstance(beam, list):
-            return f"'beam' is {shown(beam, 40)}, not a list"
-        for entry in beam:
-            if not isinstance(entry, dict):
-                return f"a 'beam' entry is {shown(entry, 40)}, not an object"
-            if entry.get("score") is not None and not _is_number(entry["score"]):
-                return f"a beam 'score' is {shown(entry['score'], 40)}, not a number or null"
-            problem = _arch_problem(entry.get("arch"))
-            if problem:
-                return "a beam entry's " + problem
-        return None
-    return f"'phase' is {shown(phase, 40)}, not 'policy' or 'beam'"
-
-
-def _read_run_file(path: Path) -> bytes | None:
-    try:
-        return path.read_bytes()
-    except FileNotFoundError:
-        return None
-    except OSError as exc:
-        raise UserError(
-            f"run file {path}: cannot be read ({exc.strerror}); it must be the file that `autogan search` wrote"
-        ) from None
-
-
-def _read_jsonl(path: Path, row_problem: Callable[[Any], str | None]) -> tuple[list[dict[str, Any]], list[Damage]]:
-    """The good rows of ``path`` and where the damaged ones are; a torn last line is neither."""
-    data = _read_run_file(path)
-    if data is None:
-        return [], []
-    rows: list[dict[str, Any]] = []
-    damage: list[Damage] = []
-    # The piece after the last newline, if any, is an append that a crash cut short.
-    for number, raw in enumerate(data.split(b"\n")[:-1], start=1):
-        try:
-            row = json.loads(raw)
-        except (ValueError, RecursionError):  # JSONDecodeError and UnicodeDecodeError are ValueErrors
-            problem: str | None = "not a JSON row" if raw.strip() else "an empty line"
-        else:
-            problem = row_problem(row)
-        if problem is None:
-            rows.append(row)
-        else:
-            damage.append(Damage(path, number, problem))
-    return rows, damage
-
-
-def damage_error(damage: list[Damage], run_dir: Path) -> DamagedRecordError:
-    """The one-line refusal to go on from a damaged record, saying how to proceed."""
-    first = damage[0]
-    more = f" (and {len(damage) - 1} more damaged line(s))" if len(damage) > 1 else ""
-    return DamagedRecordError(
-        f"{first}{more}; the search will not rewrite a damaged record, so no row is lost. "
-        f"`autogan inspect {run_dir}` shows every good row; to continue, repair or delete that line "
-        f"(sed -i '{first.line}d' {first.path}), then `autogan search --resume {run_dir}`"
-    )
-
-
-def _append_jsonl(path: Path, row: dict[str, Any]) -> None:
-    line = (json.dumps(row, sort_keys=True) + "\n").encode()
-    with open(path, "ab") as handle:
-        handle.write(line)
-        handle.flush()
-        os.fsync(handle.fileno())
-
-
-def _truncate_partial_line(path: Path) -> None:
-    if not path.exists():
-        return
-    data = path.read_bytes()
-    end = data.rfind(b"\n") + 1
-    if end != len(data):
-        with open(path, "r+b") as handle:
-            handle.truncate(end)
-
-
-class RunRecord:
+class RunDirectory:
     """Reads and writes one run directory."""
 
     def __init__(self, path: Path | str):
@@ -238,7 +90,7 @@ class RunRecord:
     # --- creation -----------------------------------------------------------------------
 
     @classmethod
-    def create(cls, path: Path | str, config: Config) -> "RunRecord":
+    def create(cls, path: Path | str, config: Config) -> "RunDirectory":
         """A new run directory, or an existing one made by the very same config.
 
         A directory made by a different config is refused: mixing two searches
@@ -269,7 +121,7 @@ class RunRecord:
         return record
 
     @classmethod
-    def open(cls, path: Path | str) -> "RunRecord":
+    def open(cls, path: Path | str) -> "RunDirectory":
         record = cls(path)
         if record.path.exists() and not record.path.is_dir():
             raise UserError(
@@ -299,10 +151,10 @@ class RunRecord:
 
     def read_evaluations(self) -> tuple[list[dict[str, Any]], list[Damage]]:
         """The good evaluation rows, and where the damaged lines are: for showing a record, never rewriting it."""
-        return _read_jsonl(self.evaluations_path, evaluation_row_problem)
+        return read_jsonl(self.evaluations_path, evaluation_row_problem)
 
     def append_evaluation(self, row: dict[str, Any]) -> None:
-        _append_jsonl(self.evaluations_path, row)
+        append_jsonl(self.evaluations_path, row)
 
     def iterations(self) -> list[dict[str, Any]]:
         """Every iteration row; a damaged line is a :class:`DamagedRecordError`."""
@@ -312,7 +164,7 @@ class RunRecord:
         return rows
 
     def read_iterations(self) -> tuple[list[dict[str, Any]], list[Damage]]:
-        return _read_jsonl(self.iterations_path, iteration_row_problem)
+        return read_jsonl(self.iterations_path, iteration_row_problem)
 
     def check_damage(self) -> None:
         """Refuse a damaged record before anything rewrites it."""
@@ -322,15 +174,15 @@ class RunRecord:
             raise damage_error(damage, self.path)
 
     def append_iteration(self, row: dict[str, Any]) -> None:
-        _append_jsonl(self.iterations_path, row)
+        append_jsonl(self.iterations_path, row)
 
     def lock(self) -> DirectoryLock:
         return DirectoryLock(self.path, what="run directory").acquire()
 
     def repair_after_crash(self) -> None:
         """Drop a line that a crash cut short, so that appends start on a clean line, and dead temporary files."""
-        _truncate_partial_line(self.evaluations_path)
-        _truncate_partial_line(self.iterations_path)
+        truncate_partial_line(self.evaluations_path)
+        truncate_partial_line(self.iterations_path)
         remove_dead_temporaries(self.path)
 
     def discard_unstarted(self, *, remove_directory: bool) -> None:
@@ -364,7 +216,7 @@ class RunRecord:
 
     def read_state(self) -> dict[str, Any] | None:
         """``state.json``, or None before the search has written it."""
-        data = _read_run_file(self.state_path)
+        data = read_run_file(self.state_path)
         if data is None:
             return None
         damaged = f"run state {self.state_path}: it is written atomically, so the file was edited or damaged"
@@ -375,7 +227,7 @@ class RunRecord:
         if not isinstance(state, dict):
             raise DamagedRecordError(f"{damaged} (a JSON {type(state).__name__}, not an object); {_STATE_FIX.format(run=self.path)}")
         version = state.get("version", 0)
-        if not _is_int(version):
+        if not is_int(version):
             raise DamagedRecordError(f"{damaged} ('version' is {shown(version, 40)}); {_STATE_FIX.format(run=self.path)}")
         if version > STATE_VERSION:
             raise UserError(f"run state {self.state_path}: written by a newer autogan (version {state['version']}); upgrade autogan")
