@@ -80,7 +80,7 @@ def best_so_far(evaluations: Sequence[dict[str, Any]], num_cells: int) -> list[f
 def compare_runs(paths: Sequence[Path | str]) -> list[RunComparison]:
     from autogan.report import load_run, rank
     from autogan.retrain import architecture_size, retrain_width
-    from autogan.report.quality import quality_points
+    from autogan.report._quality import quality_points
     from autogan.retrain import latest_retrain_score
 
     if not paths:
@@ -245,7 +245,7 @@ its derived generator at the retrain width; each run's line joins its Pareto fro
 
 def quality_size_overlay(rows: Sequence[RunComparison]) -> Chart:
     """The runs' quality-against-size charts in one, a colour per run, with each run's budget."""
-    from autogan.report.quality import quality_size_chart
+    from autogan.report._quality import quality_size_chart
 
     budgets = [r.max_params for r in rows if r.max_params]
     presets = sorted({r.size_preset for r in rows if r.size_preset})

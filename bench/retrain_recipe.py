@@ -130,7 +130,7 @@ def resample(checkpoint: Path) -> list[dict[str, Any]]:
 
     from autogan.data import get_dataset
     from autogan.config import RetrainConfig
-    from autogan.metrics.evaluate import extract_features
+    from autogan.metrics._evaluate import extract_features
     from autogan.retrain import generator_from_checkpoint, load_retrain_checkpoint
     from autogan.retrain._scoring import GeneratorScorer
 

@@ -56,7 +56,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from autogan.config import load_config  # noqa: E402
-from autogan.data.digits import load_digits  # noqa: E402
+from autogan.data._digits import load_digits  # noqa: E402
 from autogan.device import configure_backends  # noqa: E402
 from autogan.metrics import (  # noqa: E402
     compute_statistics,

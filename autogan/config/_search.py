@@ -83,7 +83,7 @@ class SearchConfig:
     reward_samples: int = 500  # images per reward; the paper: 5,000
     reward_splits: int = 10
     # bfloat16 autocast for the reward's generator and feature extractor: "auto" is on on CUDA for an
-    # extractor whose IS deviation was measured small (autogan.metrics.precision), off elsewhere.
+    # extractor whose IS deviation was measured small (autogan.metrics._precision), off elsewhere.
     reward_bf16: str | bool = "auto"
     # How a shared BatchNorm is set before an architecture is scored: "recalibrate" recomputes its
     # statistics on calibration_samples of that architecture's own images, "batch" scores with batch

@@ -4,10 +4,10 @@ Every dataset is an :class:`ImageSource` of float images in [-1, 1]; small ones
 live on the device as one tensor, large ones stream through DataLoader workers.
 """
 
-from autogan.data.datasets import DATASET_NAMES, default_data_root, get_dataset
-from autogan.data.digits import digits_labels, load_digits
-from autogan.data.resize import resize_images
-from autogan.data.sources import (
+from autogan.data._datasets import DATASET_NAMES, default_data_root, get_dataset
+from autogan.data._digits import digits_labels, load_digits
+from autogan.data._resize import resize_images
+from autogan.data._sources import (
     ImageSource,
     LoaderImageSource,
     TensorImageSource,

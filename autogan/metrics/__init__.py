@@ -6,9 +6,9 @@ port, paper-comparable, local weights only) and ``digits-classifier`` (built in,
 trained on first use).
 """
 
-from autogan.metrics.cache import default_cache_dir
-from autogan.metrics.evaluate import MetricResult, evaluate_generator, extract_features, generated_batches
-from autogan.metrics.extractors import (
+from autogan.metrics._cache import default_cache_dir
+from autogan.metrics._evaluate import MetricResult, evaluate_generator, extract_features, generated_batches
+from autogan.metrics._extractors import (
     EXTRACTORS,
     ExtractorSpec,
     FeatureExtractor,
@@ -17,7 +17,7 @@ from autogan.metrics.extractors import (
     get_extractor,
     register_extractor,
 )
-from autogan.metrics.inception import (
+from autogan.metrics._inception import (
     INCEPTION_SHA256_PREFIX,
     INCEPTION_WEIGHTS_ENV,
     INCEPTION_WEIGHTS_FILE,
@@ -25,9 +25,9 @@ from autogan.metrics.inception import (
     resolve_inception_weights,
     torch_fidelity_cache_path,
 )
-from autogan.metrics.precision import AUTO_BF16_ON_CUDA, bf16_autocast, reward_bf16
-from autogan.metrics.reference import reference_key, reference_statistics
-from autogan.metrics.scores import (
+from autogan.metrics._precision import AUTO_BF16_ON_CUDA, bf16_autocast, reward_bf16
+from autogan.metrics._reference import reference_key, reference_statistics
+from autogan.metrics._scores import (
     FeatureStats,
     MetricError,
     compute_statistics,

@@ -1,17 +1,17 @@
 """Inspect a search: the ranked table, and one self-contained HTML report.
 
-``run`` reads and ranks a run directory, ``table`` formats the ranking as text, ``size`` prints an
-architecture's size (counted at the retrain width by ``autogan.retrain``),
-``architecture`` draws the diagrams, ``charts`` the curves (matplotlib), and ``page`` assembles
-them into the HTML report.
+``_run`` reads and ranks a run directory, ``_table`` formats the ranking as text, ``_size`` prints
+an architecture's size (counted at the retrain width by ``autogan.retrain``), ``_architecture``
+draws the diagrams, ``_charts`` the curves (matplotlib), ``_quality`` the quality-against-size
+chart, and ``_page`` assembles them into the HTML report.
 """
 
-from autogan.report.architecture import architecture_svg
-from autogan.report.charts import search_charts
-from autogan.report.page import render_html, write_report
-from autogan.report.run import RunSummary, latest_sample_grid, load_run, rank
-from autogan.report.size import size_text
-from autogan.report.table import format_table, ranking_rows
+from autogan.report._architecture import architecture_svg
+from autogan.report._charts import search_charts
+from autogan.report._page import render_html, write_report
+from autogan.report._run import RunSummary, latest_sample_grid, load_run, rank
+from autogan.report._size import size_text
+from autogan.report._table import format_table, ranking_rows
 
 __all__ = [
     "RunSummary",

@@ -245,7 +245,7 @@ def _show(record: RunDirectory) -> None:
     from unittest import mock
 
     from autogan.report import format_table, load_run, rank, ranking_rows, render_html
-    from autogan.report import page
+    from autogan.report import _page as page
 
     summary = load_run(record.path)
     charts = page.search_charts(summary)

@@ -165,7 +165,7 @@ def test_every_claim_the_rayjob_mounts_is_defined_as_readwritemany(rayjob):
 def test_rayjob_entrypoint_is_a_valid_autogan_command(rayjob):
     from autogan.cli import build_parser
     from autogan.config import load_config
-    from autogan.metrics.inception import INCEPTION_WEIGHTS_FILE
+    from autogan.metrics._inception import INCEPTION_WEIGHTS_FILE
 
     words = shlex.split(rayjob["spec"]["entrypoint"])
     assert words[0] == "autogan"
@@ -265,7 +265,7 @@ def test_one_gpu_node_of_either_cluster_file_holds_the_presets_trainer_and_evalu
 
 
 def test_launcher_stages_the_data_on_every_node(launcher):
-    from autogan.metrics.inception import INCEPTION_WEIGHTS_FILE
+    from autogan.metrics._inception import INCEPTION_WEIGHTS_FILE
 
     mounts = launcher.get("file_mounts", {})
     assert "/app/data" in mounts, "file_mounts copies the data to every node, workers included, as they join"

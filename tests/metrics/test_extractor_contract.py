@@ -11,7 +11,7 @@ import torch
 
 from autogan.data import float_to_uint8, load_digits
 from autogan.metrics import EXTRACTORS, extractor_names, get_extractor
-from autogan.metrics.extractors import ExtractorSpec
+from autogan.metrics._extractors import ExtractorSpec
 
 
 @pytest.fixture(scope="module", params=extractor_names())

@@ -11,7 +11,7 @@ import torch
 
 from cli_contract import assert_one_line_error
 
-import autogan.metrics.reference as reference_module
+import autogan.metrics._reference as reference_module
 from autogan.cli import main
 from autogan.data import get_dataset, load_digits
 from autogan.metrics import evaluate_generator, reference_key, reference_statistics

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-import autogan.metrics.digits_classifier as digits_classifier
+import autogan.metrics._digits_classifier as digits_classifier
 from autogan.data import float_to_uint8, load_digits
 from autogan.errors import ConfigError
 from autogan.metrics import evaluate_generator, extractor_names, get_extractor, inception_score, register_extractor

@@ -85,7 +85,7 @@ def test_cli_missing_inception_weights_exits_2_with_one_line(no_torch_fidelity_c
 
 def test_inception_weights_are_read_once_and_only_safely(metrics_inception_weights, monkeypatch):
     """The bytes that are checked are the bytes the network gets: the file is never unpickled unsafely."""
-    from autogan.metrics.inception import load_inception
+    from autogan.metrics._inception import load_inception
 
     real_load = torch.load
     unsafe = []
@@ -121,7 +121,7 @@ def test_unpublished_weights_that_load_are_used_with_one_warning(metrics_incepti
     import logging
 
     from autogan.log import logger
-    from autogan.metrics.inception import load_inception
+    from autogan.metrics._inception import load_inception
 
     records: list[logging.LogRecord] = []
     handler = logging.Handler()

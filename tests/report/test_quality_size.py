@@ -13,8 +13,8 @@ from autogan.cli import main
 from autogan.compare import compare_runs, render_html as compare_html
 from autogan.nn import generator_cost
 from autogan.report import load_run, rank
-from autogan.report.page import render_html
-from autogan.report.quality import pareto_front, quality_points
+from autogan.report._page import render_html
+from autogan.report._quality import pareto_front, quality_points
 from autogan.retrain import retrain_width
 
 BUDGET = "search.max_params=100000"

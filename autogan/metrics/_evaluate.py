@@ -9,8 +9,8 @@ from dataclasses import asdict, dataclass
 import torch
 
 from autogan.log import logger
-from autogan.metrics.extractors import FeatureExtractor
-from autogan.metrics.scores import FeatureStats, MetricError, compute_statistics, fid_from_statistics, inception_score
+from autogan.metrics._extractors import FeatureExtractor
+from autogan.metrics._scores import FeatureStats, MetricError, compute_statistics, fid_from_statistics, inception_score
 
 DEFAULT_BATCH_SIZE = 500
 

@@ -10,9 +10,9 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from autogan.data.digits import load_digits
-from autogan.data.resize import resize_images
-from autogan.data.sources import (
+from autogan.data._digits import load_digits
+from autogan.data._resize import resize_images
+from autogan.data._sources import (
     MAX_TENSOR_BYTES,
     ImageSource,
     LoaderImageSource,

@@ -14,14 +14,14 @@ from typing import Any, Sequence
 from autogan.config import REWARD_NAMES
 from autogan.errors import UserError, describe_os_error
 from autogan.naming import architecture_slug
-from autogan.report.architecture import architecture_svg
-from autogan.report.charts import search_charts
-from autogan.report.quality import quality_size_figure
-from autogan.report.run import RunSummary, finite_or_none
-from autogan.report.size import params_text, size_text
+from autogan.report._architecture import architecture_svg
+from autogan.report._charts import search_charts
+from autogan.report._quality import quality_size_figure
+from autogan.report._run import RunSummary, finite_or_none
+from autogan.report._size import params_text, size_text
 from autogan.retrain import retrain_width
-from autogan.report.svg import esc
-from autogan.report.table import ranking_rows, reward_text, vector_text
+from autogan.report._svg import esc
+from autogan.report._table import ranking_rows, reward_text, vector_text
 from autogan.retrain._results import latest_retrain_score
 from autogan.search import RankedArchitecture, budget_text
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from autogan.plots import Chart, Marker, Series, chart_svg
-from autogan.report.run import RunSummary, finite_or_none
+from autogan.report._run import RunSummary, finite_or_none
 
 
 def search_charts(summary: RunSummary) -> list[str]:

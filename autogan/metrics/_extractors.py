@@ -17,10 +17,10 @@ from typing import Any
 import torch
 from torch_fidelity.feature_extractor_base import FeatureExtractorBase
 
-from autogan.data.sources import float_to_uint8
+from autogan.data._sources import float_to_uint8
 from autogan.device import ieee_float32
 from autogan.errors import ConfigError
-from autogan.metrics.precision import bf16_autocast
+from autogan.metrics._precision import bf16_autocast
 
 
 class FeatureExtractor:
@@ -145,7 +145,7 @@ def get_extractor(
     ``weights_path`` overrides where its weights come from; ``cache_dir`` is where
     built-in extractors keep trained weights (default ``$AUTOGAN_CACHE`` or
     ``~/.cache/autogan``).  ``bf16`` runs the network under bfloat16 autocast on
-    ``device`` (see :mod:`autogan.metrics.precision` for when rewards ask for it).
+    ``device`` (see :mod:`autogan.metrics._precision` for when rewards ask for it).
     """
     if name not in EXTRACTORS:
         raise ConfigError(f"unknown feature extractor {name!r}: choose one of {', '.join(extractor_names())}")
@@ -158,7 +158,7 @@ def default_extractor(dataset: str) -> str:
 
 
 def _build_inception(device="cpu", weights_path=None, cache_dir=None, bf16=False) -> FeatureExtractor:
-    from autogan.metrics.inception import load_inception
+    from autogan.metrics._inception import load_inception
 
     module, path, digest = load_inception(weights_path)
     return FeatureExtractor(
@@ -175,7 +175,7 @@ def _build_inception(device="cpu", weights_path=None, cache_dir=None, bf16=False
 
 
 def _build_digits_classifier(device="cpu", weights_path=None, cache_dir=None, bf16=False) -> FeatureExtractor:
-    from autogan.metrics.digits_classifier import TORCH_FIDELITY_NAME, DigitsClassifierExtractor
+    from autogan.metrics._digits_classifier import TORCH_FIDELITY_NAME, DigitsClassifierExtractor
 
     module = DigitsClassifierExtractor(
         TORCH_FIDELITY_NAME,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Sequence
 
-from autogan.report.size import params_text
+from autogan.report._size import params_text
 from autogan.retrain import RetrainWidth, architecture_size
 from autogan.search import RankedArchitecture
 

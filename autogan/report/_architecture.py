@@ -6,7 +6,7 @@ from typing import Any
 
 from search_spaces import Architecture
 
-from autogan.report.svg import arrow, box, esc, label
+from autogan.report._svg import arrow, box, esc, label
 
 _CONV_COLOURS = {"pre": "#2b6cb0", "post": "#b7791f"}
 _CELL_W, _CELL_GAP, _TOP, _CELL_H = 224, 46, 64, 170

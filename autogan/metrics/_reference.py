@@ -11,10 +11,10 @@ import numpy as np
 from autogan.data import ImageSource, get_dataset
 from autogan.log import logger
 from autogan.files import atomic_write
-from autogan.metrics.cache import resolve_cache_dir
-from autogan.metrics.evaluate import DEFAULT_BATCH_SIZE, extract_features
-from autogan.metrics.extractors import FeatureExtractor
-from autogan.metrics.scores import FeatureStats, compute_statistics
+from autogan.metrics._cache import resolve_cache_dir
+from autogan.metrics._evaluate import DEFAULT_BATCH_SIZE, extract_features
+from autogan.metrics._extractors import FeatureExtractor
+from autogan.metrics._scores import FeatureStats, compute_statistics
 
 REFERENCE_FORMAT = 1
 

@@ -20,12 +20,12 @@ from torch_fidelity import register_feature_extractor
 from torch_fidelity.feature_extractor_base import FeatureExtractorBase
 from torch_fidelity.registry import FEATURE_EXTRACTORS_REGISTRY
 
-from autogan.data.digits import digits_labels, load_digits
-from autogan.data.resize import resize_images
-from autogan.data.sources import convert_channels, float_to_uint8, uint8_to_float
+from autogan.data._digits import digits_labels, load_digits
+from autogan.data._resize import resize_images
+from autogan.data._sources import convert_channels, float_to_uint8, uint8_to_float
 from autogan.log import logger
 from autogan.files import atomic_write
-from autogan.metrics.cache import resolve_cache_dir, tensors_checksum
+from autogan.metrics._cache import resolve_cache_dir, tensors_checksum
 
 TORCH_FIDELITY_NAME = "autogan-digits-classifier"
 CACHE_FORMAT = 1

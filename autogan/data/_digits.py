@@ -7,7 +7,7 @@ import functools
 import numpy as np
 import torch
 
-from autogan.data.resize import resize_images
+from autogan.data._resize import resize_images
 
 DIGITS_NATIVE_SIZE = 8
 DIGITS_MAX_VALUE = 16.0

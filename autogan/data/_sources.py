@@ -15,7 +15,7 @@ from collections.abc import Iterator
 import torch
 from torch.utils.data import DataLoader, Dataset, RandomSampler
 
-from autogan.data.resize import resize_images
+from autogan.data._resize import resize_images
 
 # Larger than this at the training resolution (as uint8) and a dataset streams through workers.
 MAX_TENSOR_BYTES = 512 * 2**20
