@@ -262,7 +262,7 @@ def main(argv=None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         weights_file = None
         if args.extractor == "inception-v3":
-            from autogan.metrics import random_inception_state_dict
+            from autogan.metrics.testing import random_inception_state_dict
 
             weights_file = Path(tmp) / "random-inception.pth"
             torch.save(random_inception_state_dict(seed=0), weights_file)

@@ -40,9 +40,9 @@ from autogan.metrics import (
     frechet_distance,
     get_extractor,
     inception_score,
-    random_inception_state_dict,
     resolve_inception_weights,
 )
+from autogan.metrics.testing import random_inception_state_dict
 from autogan.errors import MissingFileError
 
 PAPER_EVALUATIONS = 1980

@@ -58,14 +58,14 @@ sys.path.insert(0, str(ROOT))
 from autogan.config import load_config  # noqa: E402
 from autogan.data._digits import load_digits  # noqa: E402
 from autogan.device import configure_backends  # noqa: E402
-from autogan.metrics import (  # noqa: E402
+from autogan.metrics import (
     compute_statistics,
     extract_features,
     fid_from_statistics,
     get_extractor,
     inception_score,
-    random_inception_state_dict,
 )
+from autogan.metrics.testing import random_inception_state_dict
 from autogan.search import RewardEvaluator, SupernetTrainer  # noqa: E402
 from search_spaces import SearchSpace  # noqa: E402
 

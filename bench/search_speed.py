@@ -138,7 +138,7 @@ def main() -> None:
     paper_steps = max(3, steps // (4 if device == "cpu" else 1))
     results["cifar10_sizes"] = {"stage3_d_steps_per_s": d_steps_per_second(paper, 3, paper_steps, 2)}
 
-    from autogan.metrics import random_inception_state_dict
+    from autogan.metrics.testing import random_inception_state_dict
 
     with tempfile.TemporaryDirectory() as tmp:
         weights = Path(tmp) / "random-inception.pth"

@@ -23,22 +23,15 @@ when the stage changes; ``controller.on_supernet_reset()`` after a dynamic reset
 """
 
 from controllers._base import Controller, Proposal, UpdateStats
-from controllers._beam import BeamEntry, BeamSearch
+from controllers._beam import BeamSearch
 from controllers._budget import SizeBudget
-from controllers._optuna import OptunaController
-from controllers._random import RandomController
 from controllers._registry import CONTROLLERS, get_controller, register_controller
-from controllers._rnn import RNNController
 
 __all__ = [
-    "BeamEntry",
     "BeamSearch",
     "CONTROLLERS",
     "Controller",
-    "OptunaController",
     "Proposal",
-    "RNNController",
-    "RandomController",
     "SizeBudget",
     "UpdateStats",
     "get_controller",

@@ -4,12 +4,7 @@ Imports nothing else of ours; it runs the callables and actor classes it is give
 """
 
 from workers._backend import (
-    BACKENDS,
-    Actor,
-    Backend,
     ClusterUnreachable,
-    Future,
-    InProcessBackend,
     RayBackend,
     Resources,
     WorkerLost,
@@ -17,17 +12,11 @@ from workers._backend import (
     creation_error_line,
     make_backend,
 )
-from workers._pool import ActorPool, PendingMap, is_worker_death
+from workers._pool import ActorPool, is_worker_death
 
 __all__ = [
-    "BACKENDS",
-    "Actor",
     "ActorPool",
-    "Backend",
     "ClusterUnreachable",
-    "Future",
-    "InProcessBackend",
-    "PendingMap",
     "RayBackend",
     "Resources",
     "WorkerLost",

@@ -16,7 +16,7 @@ _OVERRIDE = re.compile(r"^[A-Za-z_]+\.[A-Za-z_]+=")
 
 
 def register(subparsers) -> None:
-    from autogan.retrain import DEFAULT_RETRAIN_PRESET, retrain_preset_names
+    from autogan.config import DEFAULT_RETRAIN_PRESET, retrain_preset_names
 
     parser = subparsers.add_parser(
         "retrain",
@@ -98,7 +98,8 @@ def plan_retrain(args, run_dir: Path | None, overrides: list[str]):
 
     ``autogan.retrain`` (the Python API) plans through here too, so both choose alike.
     """
-    from autogan.retrain import load_retrain_config, retrain_preset_for
+    from autogan.retrain import retrain_preset_for
+    from autogan.config import load_retrain_config
 
     arch, note, base, default_out = _choose_architecture(args, run_dir)
     config_source = args.config

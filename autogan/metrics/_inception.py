@@ -16,7 +16,6 @@ import warnings
 from pathlib import Path
 
 import torch
-import torch.nn as nn
 from torch_fidelity.feature_extractor_inceptionv3 import URL_INCEPTION_V3, FeatureExtractorInceptionV3
 
 from autogan.errors import MissingFileError, UserError, first_line
@@ -128,33 +127,3 @@ class _InceptionSkeleton(FeatureExtractorInceptionV3):
     # Accepts an empty state dict, so the architecture can be built without any weights file.
     def load_state_dict(self, state_dict, strict=True, assign=False):
         return None
-
-
-def random_inception_state_dict(seed: int = 0) -> dict[str, torch.Tensor]:
-    """A state dict in the published file's exact format (names, shapes, dtypes) with seeded random values.
-
-    For tests and speed benchmarks of the real network without the real weights;
-    scores computed with it mean nothing.  Conv and linear weights are He-normal,
-    batch norms the identity, so activations keep their scale through the depth.
-    """
-    with tempfile.TemporaryDirectory() as scratch, torch.device("meta"):
-        empty = Path(scratch) / "empty.pth"
-        with torch.device("cpu"):
-            buffer = io.BytesIO()
-            torch.save({}, buffer)
-            empty.write_bytes(buffer.getvalue())
-        skeleton = _InceptionSkeleton("inception-v3-compat", ["2048"], feature_extractor_weights_path=str(empty))
-    skeleton = skeleton.to_empty(device="cpu")
-    generator = torch.Generator().manual_seed(seed)
-    for module in skeleton.modules():
-        if isinstance(module, (nn.Conv2d, nn.Linear)):
-            nn.init.kaiming_normal_(module.weight, nonlinearity="relu", generator=generator)
-            if module.bias is not None:
-                nn.init.normal_(module.bias, std=0.01, generator=generator)
-        elif isinstance(module, nn.BatchNorm2d):
-            nn.init.ones_(module.weight)
-            nn.init.zeros_(module.bias)
-            module.running_mean.zero_()
-            module.running_var.fill_(1.0)
-            module.num_batches_tracked.zero_()
-    return {k: v.detach().clone() for k, v in skeleton.state_dict().items()}

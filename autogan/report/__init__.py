@@ -6,23 +6,16 @@ draws the diagrams, ``_charts`` the curves (matplotlib), ``_quality`` the qualit
 chart, and ``_page`` assembles them into the HTML report.
 """
 
-from autogan.report._architecture import architecture_svg
-from autogan.report._charts import search_charts
-from autogan.report._page import render_html, write_report
-from autogan.report._run import RunSummary, latest_sample_grid, load_run, rank
+from autogan.report._page import write_report
+from autogan.report._run import load_run, rank
 from autogan.report._size import size_text
 from autogan.report._table import format_table, ranking_rows
 
 __all__ = [
-    "RunSummary",
-    "architecture_svg",
     "format_table",
-    "latest_sample_grid",
     "load_run",
     "rank",
     "ranking_rows",
-    "render_html",
-    "search_charts",
     "size_text",
     "write_report",
 ]

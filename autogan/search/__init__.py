@@ -23,7 +23,7 @@ alike, ``_worker_setup``).
 """
 
 from autogan.search._loop import Search, SearchHooks, run_search
-from autogan.search._ranking import RankedArchitecture, rank_architectures, rescore_candidates
+from autogan.search._ranking import RankedArchitecture, rank_architectures
 from autogan.search._reward_evaluator import RewardEvaluator
 from autogan.search._run_directory import RunDirectory
 from autogan.search._setup import controller_options
@@ -43,7 +43,6 @@ __all__ = [
     "build_models",
     "controller_options",
     "rank_architectures",
-    "rescore_candidates",
     "run_search",
     "size_budget",
 ]

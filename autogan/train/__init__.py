@@ -8,24 +8,17 @@ from types import MappingProxyType
 
 from autogan.train._ema import EMA
 from autogan.train._losses import LOSSES, Loss, get_loss, register_loss
-from autogan.train._options import DEFAULT_OPTIONS, StepOptions, to_channels_last
-from autogan.train._regularization import OrthogonallyRegularized, orthogonal_regularization
+from autogan.train._options import StepOptions, to_channels_last
+from autogan.train._regularization import OrthogonallyRegularized
 from autogan.train._reset import ResetMonitor
 from autogan.train._stats import StepStats
-from autogan.train._steps import (
-    fake_gradient_scale,
-    inactive_input_gradient,
-    one_stage_gradients,
-    one_stage_step,
-    two_stage_step,
-)
+from autogan.train._steps import inactive_input_gradient, one_stage_step, two_stage_step
 
 #: Step functions by ``train.step``, keyed as the config spells it (read-only: a saved config's
 #: name must keep meaning the same step).
 STEPS = MappingProxyType({"one_stage": one_stage_step, "two_stage": two_stage_step})
 
 __all__ = [
-    "DEFAULT_OPTIONS",
     "EMA",
     "LOSSES",
     "Loss",
@@ -34,12 +27,9 @@ __all__ = [
     "STEPS",
     "StepOptions",
     "StepStats",
-    "fake_gradient_scale",
     "get_loss",
     "inactive_input_gradient",
-    "one_stage_gradients",
     "one_stage_step",
-    "orthogonal_regularization",
     "register_loss",
     "to_channels_last",
     "two_stage_step",

@@ -22,7 +22,8 @@ from search_spaces import AUTOGAN_TOP1, Architecture, InvalidArchitecture, Searc
 
 from autogan.checkpoints import load_checkpoint_file
 from autogan.commands.arch import parse_arch_text, parse_int_vector
-from autogan.config import Config, load_config, sections_to_dict
+from autogan.config import Config, load_config
+from autogan.config._sections import sections_to_dict
 from autogan.errors import UserError
 from autogan.search import RunDirectory
 
@@ -244,7 +245,8 @@ def _show(record: RunDirectory) -> None:
     """
     from unittest import mock
 
-    from autogan.report import format_table, load_run, rank, ranking_rows, render_html
+    from autogan.report import format_table, load_run, rank, ranking_rows
+    from autogan.report._page import render_html
     from autogan.report import _page as page
 
     summary = load_run(record.path)

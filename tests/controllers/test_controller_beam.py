@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 import torch
 
-from controllers import BeamSearch, RNNController
+from controllers import BeamSearch
+from controllers._rnn import RNNController
 from controllers.testing import FixedController
 from controllers.testing import match_fraction, run_synthetic
 

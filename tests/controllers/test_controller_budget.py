@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 import torch
 
-from controllers import CONTROLLERS, BeamSearch, RNNController, SizeBudget, get_controller
+from controllers import CONTROLLERS, BeamSearch, SizeBudget, get_controller
+from controllers._rnn import RNNController
 from search_spaces import Architecture, SearchSpace
 
 

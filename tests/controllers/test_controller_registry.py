@@ -8,7 +8,10 @@ from pathlib import Path
 import pytest
 
 import controllers
-from controllers import CONTROLLERS, OptunaController, RandomController, RNNController, get_controller, register_controller
+from controllers import CONTROLLERS, get_controller, register_controller
+from controllers._optuna import OptunaController
+from controllers._random import RandomController
+from controllers._rnn import RNNController
 
 PACKAGE = Path(controllers.__file__).parent
 OURS = {"search_spaces", "controllers", "autogan", "workers", "bench", "tests"}

@@ -8,7 +8,8 @@ import math
 import pytest
 import torch
 
-from controllers import RandomController, RNNController
+from controllers._random import RandomController
+from controllers._rnn import RNNController
 from controllers import _rnn
 from controllers.testing import match_fraction, run_synthetic
 

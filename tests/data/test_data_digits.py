@@ -5,7 +5,10 @@ from __future__ import annotations
 import pytest
 import torch
 
-from autogan.data import TensorImageSource, digits_labels, float_to_uint8, get_dataset, load_digits, resize_images, uint8_to_float
+from autogan.data import get_dataset
+from autogan.data._digits import digits_labels, load_digits
+from autogan.data._resize import resize_images
+from autogan.data._sources import TensorImageSource, float_to_uint8, uint8_to_float
 from autogan.errors import ConfigError
 
 

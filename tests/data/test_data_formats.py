@@ -15,7 +15,8 @@ import pytest
 import torch
 from PIL import Image
 
-from autogan.data import LoaderImageSource, TensorImageSource, get_dataset, uint8_to_float
+from autogan.data import get_dataset
+from autogan.data._sources import LoaderImageSource, TensorImageSource, uint8_to_float
 from autogan.errors import MissingFileError, UserError
 
 CIFAR_LABELS = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]

@@ -17,7 +17,8 @@ SHORT = [*TINY, "train.g_steps=4", "eval.every=4", "eval.samples=100", "eval.at_
 def _retrain(out: Path, *extra: str) -> Path:
     from search_spaces import AUTOGAN_TOP1
 
-    from autogan.retrain import load_retrain_config, retrain
+    from autogan.retrain import retrain
+    from autogan.config import load_retrain_config
 
     result = retrain(load_retrain_config("digits", [*SHORT, *extra]), AUTOGAN_TOP1, out, progress=False)
     return result.final_checkpoint

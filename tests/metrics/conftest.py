@@ -31,7 +31,7 @@ def metrics_digits_extractor(metrics_cache_dir):
 @pytest.fixture(scope="session")
 def metrics_inception_weights(tmp_path_factory):
     """torch-fidelity's Inception architecture with seeded random weights, saved in the published file's format."""
-    from autogan.metrics import random_inception_state_dict
+    from autogan.metrics.testing import random_inception_state_dict
 
     path = tmp_path_factory.mktemp("inception") / "random-inception.pth"
     torch.save(random_inception_state_dict(seed=0), path)

@@ -9,7 +9,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from autogan.data import float_to_uint8, load_digits
+from autogan.data._digits import load_digits
+from autogan.data._sources import float_to_uint8
 from autogan.metrics import EXTRACTORS, extractor_names, get_extractor
 from autogan.metrics._extractors import ExtractorSpec
 

@@ -13,8 +13,10 @@ from cli_contract import assert_one_line_error
 
 import autogan.metrics._reference as reference_module
 from autogan.cli import main
-from autogan.data import get_dataset, load_digits
-from autogan.metrics import evaluate_generator, reference_key, reference_statistics
+from autogan.data import get_dataset
+from autogan.data._digits import load_digits
+from autogan.metrics import evaluate_generator, reference_statistics
+from autogan.metrics._reference import reference_key
 
 
 def pool_generator(pool: torch.Tensor):

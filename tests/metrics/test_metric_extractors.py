@@ -6,7 +6,8 @@ import pytest
 import torch
 
 import autogan.metrics._digits_classifier as digits_classifier
-from autogan.data import float_to_uint8, load_digits
+from autogan.data._digits import load_digits
+from autogan.data._sources import float_to_uint8
 from autogan.errors import ConfigError
 from autogan.metrics import evaluate_generator, extractor_names, get_extractor, inception_score, register_extractor
 

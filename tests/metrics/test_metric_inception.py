@@ -9,15 +9,11 @@ from torch_fidelity.feature_extractor_inceptionv3 import FeatureExtractorIncepti
 from cli_contract import assert_one_line_error
 
 from autogan.cli import main
-from autogan.data import float_to_uint8, load_digits
+from autogan.data._digits import load_digits
+from autogan.data._sources import float_to_uint8
 from autogan.errors import MissingFileError, UserError
-from autogan.metrics import (
-    INCEPTION_SHA256_PREFIX,
-    INCEPTION_WEIGHTS_FILE,
-    get_extractor,
-    resolve_inception_weights,
-    torch_fidelity_cache_path,
-)
+from autogan.metrics import INCEPTION_SHA256_PREFIX, get_extractor, resolve_inception_weights
+from autogan.metrics._inception import INCEPTION_WEIGHTS_FILE, torch_fidelity_cache_path
 
 
 @pytest.fixture

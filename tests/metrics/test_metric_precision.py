@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 import torch
 
-from autogan.data import load_digits
-from autogan.metrics import AUTO_BF16_ON_CUDA, bf16_autocast, extract_features, get_extractor, inception_score, reward_bf16
+from autogan.data._digits import load_digits
+from autogan.metrics import bf16_autocast, extract_features, get_extractor, inception_score, reward_bf16
+from autogan.metrics._precision import AUTO_BF16_ON_CUDA
 
 CPU = torch.device("cpu")
 CUDA = torch.device("cuda")

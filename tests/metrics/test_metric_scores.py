@@ -9,7 +9,8 @@ import pytest
 import torch
 from scipy.special import logsumexp
 
-from autogan.metrics import FeatureStats, MetricError, compute_statistics, frechet_distance, inception_score
+from autogan.metrics import compute_statistics, frechet_distance, inception_score
+from autogan.metrics._scores import FeatureStats, MetricError
 
 
 def numpy_inception_score(logits: np.ndarray, splits: int) -> tuple[float, float]:
@@ -161,7 +162,7 @@ def blurred(images: torch.Tensor) -> torch.Tensor:
 
 @pytest.mark.parametrize("degrade", ["noise", "blur"])
 def test_fid_agrees_with_scipy_sqrtm_on_digits_classifier_features(metrics_digits_extractor, degrade):
-    from autogan.data import load_digits
+    from autogan.data._digits import load_digits
     from autogan.metrics import extract_features
 
     real = load_digits(size=32)

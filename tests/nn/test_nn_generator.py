@@ -7,8 +7,10 @@ import random
 import pytest
 import torch
 
-from autogan.nn import Generator, OpNotImplemented, SupernetGenerator, cell_costs, generator_cost
-from search_spaces import AUTOGAN_TOP1, Architecture, Cell, SearchSpace, register_op, registered_ops
+from autogan.nn import Generator, SupernetGenerator, cell_costs, generator_cost
+from autogan.nn._ops import OpNotImplemented
+from search_spaces import AUTOGAN_TOP1, Architecture, Cell, SearchSpace, register_op
+from search_spaces._ops import registered_ops
 
 SPACE = SearchSpace()
 

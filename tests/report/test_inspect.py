@@ -14,7 +14,7 @@ from search_spaces import AUTOGAN_TOP1, Architecture
 
 from autogan.cli import main
 from autogan.plots import Chart, Marker, Series, chart_svg
-from autogan.report import architecture_svg
+from autogan.report._architecture import architecture_svg
 
 
 def run_cli(capsys, *argv):

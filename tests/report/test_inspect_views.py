@@ -82,7 +82,8 @@ def test_json_and_text_carry_the_learning_table_with_a_verdict_per_stage(capsys,
 
 
 def test_report_headers_and_table_show_each_architecture_size_and_the_width(synthetic_run):
-    from autogan.report import load_run, rank, render_html
+    from autogan.report import load_run, rank
+    from autogan.report._page import render_html
 
     summary = load_run(synthetic_run)
     ranking, what = rank(summary)
@@ -97,7 +98,8 @@ def test_report_headers_and_table_show_each_architecture_size_and_the_width(synt
 
 
 def test_report_learning_table_has_a_verdict_column(synthetic_run):
-    from autogan.report import load_run, rank, render_html
+    from autogan.report import load_run, rank
+    from autogan.report._page import render_html
 
     summary = load_run(synthetic_run)
     page = render_html(summary, *rank(summary))

@@ -257,7 +257,6 @@ def test_the_harness_catches_a_console_error(browser, tmp_path):
 
 def test_watched_report_follows_a_live_run_and_stops_reloading_at_its_end(browser, make_synthetic_run, tmp_path):
     from autogan.files import DirectoryLock
-    from autogan.search import RunDirectory
 
     run, page = tmp_path / "run", tmp_path / "live.html"
     record = make_synthetic_run(run, finished=False)

@@ -82,7 +82,7 @@ def test_a_retrain_directory_in_use_is_refused(capsys, tmp_path):
     from search_spaces import Architecture
 
     from autogan.files import DirectoryLock
-    from autogan.retrain import load_retrain_config
+    from autogan.config import load_retrain_config
 
     out = tmp_path / "out"
     out.mkdir()

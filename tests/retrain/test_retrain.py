@@ -18,15 +18,10 @@ from cli_contract import assert_one_line_error
 from search_spaces import AUTOGAN_TOP1
 
 from autogan.cli import main
-from autogan.retrain import (
-    generator_from_checkpoint,
-    learning_rate,
-    load_retrain_checkpoint,
-    load_retrain_config,
-    retrain,
-    truncated_latents,
-    truncation_sweep,
-)
+from autogan.retrain import generator_from_checkpoint, load_retrain_checkpoint, retrain, truncated_latents
+from autogan.config import load_retrain_config
+from autogan.retrain._loop import learning_rate
+from autogan.retrain._scoring import truncation_sweep
 
 from retrain_helpers import TINY, read_metrics
 
@@ -207,7 +202,8 @@ def test_a_published_vector_on_cifar10_is_retrained_with_the_papers_skip_semanti
     import argparse
 
     from autogan.commands.retrain import _skip_semantics_for
-    from autogan.retrain import build_generator, generator_args
+    from autogan.retrain import build_generator
+    from autogan.retrain._models import generator_args
 
     vector = " ".join(map(str, AUTOGAN_TOP1.to_autogan_vector()))
     published = argparse.Namespace(autogan_vector=vector)

@@ -5,7 +5,8 @@ import pytest
 from autogan.config import load_config
 from autogan.search import RunDirectory
 from autogan.search._scoring import ArchitectureScorer
-from workers import ActorPool, InProcessBackend
+from workers import ActorPool
+from workers._backend import InProcessBackend
 
 
 @pytest.fixture(scope="module")

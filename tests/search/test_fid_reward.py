@@ -104,7 +104,7 @@ def test_an_early_stage_is_scored_against_the_data_at_its_own_resolution(tiny_ov
 def test_statistics_of_resized_data_have_their_own_cache_key():
     from types import SimpleNamespace
 
-    from autogan.metrics import reference_key
+    from autogan.metrics._reference import reference_key
 
     extractor = SimpleNamespace(identity="digits-classifier-abc")  # the key reads only its identity
     direct = reference_key("digits", 8, extractor)

@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from autogan.config import RunConfig
+from autogan.config._search import RunConfig
 from autogan.errors import ConfigError
 from autogan.search._resources import check_placements, wait_for_workers
 

@@ -11,8 +11,9 @@ from __future__ import annotations
 import pytest
 import torch
 
-from autogan.data import load_digits
-from autogan.metrics import FeatureStats, compute_statistics, extract_features, fid_from_statistics, get_extractor
+from autogan.data._digits import load_digits
+from autogan.metrics import compute_statistics, extract_features, fid_from_statistics, get_extractor
+from autogan.metrics._scores import FeatureStats
 from autogan.nn import Discriminator, Generator
 from autogan.train import EMA, one_stage_step, two_stage_step
 from search_spaces import AUTOGAN_TOP1

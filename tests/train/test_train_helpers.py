@@ -9,7 +9,8 @@ import torch
 from torch import nn
 
 from autogan.errors import ConfigError
-from autogan.train import EMA, LOSSES, Loss, ResetMonitor, get_loss, orthogonal_regularization, register_loss
+from autogan.train import EMA, LOSSES, Loss, ResetMonitor, get_loss, register_loss
+from autogan.train._regularization import orthogonal_regularization
 
 
 class _Net(nn.Module):
@@ -133,7 +134,7 @@ def test_loss_registry_values():
 
 
 def test_bce_gamma_is_minus_exp_minus_d():
-    from autogan.train import fake_gradient_scale
+    from autogan.train._steps import fake_gradient_scale
 
     d = torch.tensor([-3.0, 0.0, 2.0, -40.0])
     gamma, active, _ = fake_gradient_scale(get_loss("bce"), d, max_ratio=1e12)

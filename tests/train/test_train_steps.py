@@ -11,14 +11,8 @@ from torch import nn
 
 import autogan.train._steps as steps_module
 from autogan.nn import Discriminator, Generator, SupernetGenerator
-from autogan.train import (
-    LOSSES,
-    StepOptions,
-    get_loss,
-    one_stage_gradients,
-    one_stage_step,
-    two_stage_step,
-)
+from autogan.train import LOSSES, StepOptions, get_loss, one_stage_step, two_stage_step
+from autogan.train._steps import one_stage_gradients
 from search_spaces import AUTOGAN_TOP1, SearchSpace
 
 BATCH = 8

@@ -5,7 +5,8 @@ import time
 
 import pytest
 
-from workers import ActorPool, InProcessBackend, RayBackend, Resources, WorkerLost
+from workers import ActorPool, RayBackend, Resources, WorkerLost
+from workers._backend import InProcessBackend
 
 try:  # Ray workers cannot import test modules by name; ship these classes by value.
     import sys

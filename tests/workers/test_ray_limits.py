@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from cli_contract import assert_one_line_error
-from autogan.config import RunConfig
+from autogan.config._search import RunConfig
 from autogan.search._resources import resource_shortfall as _resource_shortfall
 from workers import Resources
 
