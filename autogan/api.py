@@ -67,8 +67,7 @@ def search(
     """
     from autogan.config import load_config
     from autogan.learning import stage_learning
-    from autogan.search import RunDirectory
-    from autogan.search import run_search
+    from autogan.search import RunDirectory, run_search
 
     if resume:
         if out is None:

@@ -26,8 +26,7 @@ def inherited_state(run_dir: Path | str, arch: Architecture, g_args: dict[str, A
     The retrained networks must have the supernet's shapes; a mismatch names the keys to set.
     """
     from autogan.nn import Generator
-    from autogan.search import RunDirectory
-    from autogan.search import build_models
+    from autogan.search import RunDirectory, build_models
     from autogan.search._checkpoint import load_checkpoint
 
     where = f"train.init_from={run_dir}"

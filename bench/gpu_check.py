@@ -60,8 +60,7 @@ def search_config(dry_run: bool):
 
 def part_search(run_dir: Path, dry_run: bool, resume: bool) -> dict:
     """A search (or its resumption) whose driver hides CUDA from itself once Ray has started."""
-    from autogan.search import RunDirectory
-    from autogan.search import Search, SearchHooks
+    from autogan.search import RunDirectory, Search, SearchHooks
     from workers import RayBackend
 
     backend = RayBackend(num_cpus=4, num_gpus=0 if dry_run else 1)

@@ -101,8 +101,7 @@ def reward_piece(plan: Plan, search: dict[str, Any], archs: list[str]) -> dict[s
         return cached
     import torch
 
-    from autogan.search import RunDirectory
-    from autogan.search import RewardEvaluator
+    from autogan.search import RewardEvaluator, RunDirectory
 
     torch.set_num_threads(1)
     started = time.time()

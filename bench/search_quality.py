@@ -167,8 +167,7 @@ def final_supernet_scorer(source: dict[str, Any]):
 
     from search_spaces import SearchSpace
 
-    from autogan.search import RunDirectory
-    from autogan.search import RewardEvaluator
+    from autogan.search import RewardEvaluator, RunDirectory
     from autogan.seeding import derived_seed
 
     torch.set_num_threads(1)

@@ -15,8 +15,7 @@ from typing import Any
 
 from autogan.errors import DamagedRecordError, UserError
 from autogan.files import DirectoryLock
-from autogan.search import RunDirectory
-from autogan.search import RankedArchitecture, rank_architectures
+from autogan.search import RankedArchitecture, RunDirectory, rank_architectures
 
 _SAMPLE_NAME = re.compile(r"^stage(\d+)_iter(\d+)\.png$")
 

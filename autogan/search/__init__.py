@@ -22,7 +22,7 @@ the two kinds of worker: ``_supernet_trainer`` and ``_reward_evaluator`` (with w
 alike, ``_worker_setup``).
 """
 
-from autogan.search._loop import Search, SearchHooks, run_search
+from autogan.search._loop import FinishedIteration, Search, SearchHooks, run_search
 from autogan.search._ranking import RankedArchitecture, rank_architectures
 from autogan.search._reward_evaluator import RewardEvaluator
 from autogan.search._run_directory import RunDirectory
@@ -32,6 +32,7 @@ from autogan.search._supernet_trainer import SupernetTrainer
 from autogan.search._worker_setup import build_models
 
 __all__ = [
+    "FinishedIteration",
     "RankedArchitecture",
     "RewardEvaluator",
     "RunDirectory",

@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 from search_spaces import Architecture, SearchSpace
 
@@ -33,6 +33,21 @@ from autogan.search._setup import connect_backend, make_controller, start_evalua
 from autogan.search._trainer import MAX_RECOVERIES, PinnedTrainer
 
 
+@dataclass(frozen=True)
+class FinishedIteration:
+    """A policy iteration as its listeners receive it: the record's row, and what was scored on which weights."""
+
+    position: Position
+    row: dict[str, Any]
+    results: list[dict[str, Any]]
+    weights: dict[str, Any]
+
+
+def for_the_row(listener: Callable[[dict[str, Any]], None]) -> Callable[[FinishedIteration], None]:
+    """A listener of the row alone (the record, TensorBoard, the log line, a user's hook)."""
+    return lambda finished: listener(finished.row)
+
+
 @dataclass
 class SearchHooks:
     """Callbacks for tests and tools: called with the live objects, never required."""
@@ -54,8 +69,10 @@ class Search:
         hooks: SearchHooks | None = None,
         progress: bool | None = None,
         progress_every: float = 60.0,
+        listeners: Sequence[Callable[[FinishedIteration], None]] = (),
     ):
         self.hooks = hooks or SearchHooks()
+        self.extra_listeners = list(listeners)  # after the run's own, each finished policy iteration
         self.progress_bar = progress  # a progress bar; None: where stderr is a terminal
         self.progress_every = progress_every  # seconds between progress lines where there is no bar
         fresh = made_directory = False
@@ -144,11 +161,12 @@ class Search:
         self.progress = Progress(self.schedule.stage_iterations, self.position.global_iteration,
                                  interactive=self.progress_bar, every=self.progress_every,
                                  stage_costs=stage_step_macs(self.space, self.config.model, self.config.data.channels))
-        # What each policy iteration's row goes to once it is complete, in this order (a hook
-        # that crashes the process sees the row recorded and logged to TensorBoard, not checkpointed).
-        self.iteration_listeners: list[Callable[[dict[str, Any]], None]] = [
-            self.record.append_iteration, self.reporter.log_scalars, self._iteration_hook, self.reporter.log_iteration,
-            self.progress.iteration_done,
+        # What each finished policy iteration goes to, in this order (a hook that crashes the
+        # process sees the row recorded and logged to TensorBoard, not checkpointed).
+        self.iteration_listeners: list[Callable[[FinishedIteration], None]] = [
+            self._save_grid_of_the_best, for_the_row(self.record.append_iteration),
+            for_the_row(self.reporter.log_scalars), for_the_row(self._iteration_hook),
+            for_the_row(self.reporter.log_iteration), self._count_progress, *self.extra_listeners,
         ]
         steps = {Phase.POLICY: self._iteration, Phase.BEAM: self._end_stage, Phase.RESCORE: self._rescore}
         try:
@@ -177,17 +195,15 @@ class Search:
         proposals = self.controller.sample(self.config.search.archs_per_iteration, prefix=self._prefix(at.stage))
         trainer_state = self._start_next_training(at)
         results = self.scorer.score(at.stage, at.iteration, "policy", [p.arch for p in proposals], weights)
-        self.progress.rewards_done(len(results))
         rewards = [r["reward"] for r in results]
         stats = self.controller.update(proposals, rewards)
         if reset:
             # These rewards came from the supernet before the reset; later ones come from a fresh one.
             self.controller.on_supernet_reset()
-        if results:
-            self.reporter.save_grid(at.stage, at.iteration, best_scored(results), weights, at.global_iteration)
         row = {**iteration_row(self._position, train_stats, reset, rewards, stats, started), "reset_deferred": deferred}
+        finished = FinishedIteration(at, row, results, weights)
         for listener in self.iteration_listeners:
-            listener(row)
+            listener(finished)
         self.schedule.finish_iteration(self._position)
         self._checkpoint(trainer_state)
 
@@ -309,6 +325,16 @@ class Search:
     def _scoring_submitted(self) -> None:
         if self.hooks.on_scoring:
             self.hooks.on_scoring(self.backend, self.evaluators)
+
+    def _save_grid_of_the_best(self, finished: FinishedIteration) -> None:
+        if finished.results:
+            at = finished.position
+            self.reporter.save_grid(at.stage, at.iteration, best_scored(finished.results), finished.weights,
+                                    at.global_iteration)
+
+    def _count_progress(self, finished: FinishedIteration) -> None:
+        self.progress.rewards_done(len(finished.results))
+        self.progress.iteration_done(finished.row)
 
     def _iteration_hook(self, row: dict[str, Any]) -> None:
         if self.hooks.on_iteration:

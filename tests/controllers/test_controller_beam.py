@@ -11,8 +11,7 @@ import torch
 
 from controllers import BeamSearch
 from controllers._rnn import RNNController
-from controllers.testing import FixedController
-from controllers.testing import match_fraction, run_synthetic
+from controllers.testing import FixedController, match_fraction, run_synthetic
 
 # Multi-level budget, per stage: 40 updates of 10 proposals, then M = 10 candidates for
 # the beam (1,230 evaluations over 3 stages).  Over 30 seeds this found the target 30 times.

@@ -9,8 +9,7 @@ from cli_contract import assert_one_line_error
 
 from autogan.cli import main
 from autogan.config import load_config, load_retrain_config
-from autogan.search import RunDirectory
-from autogan.search import run_search
+from autogan.search import RunDirectory, run_search
 
 SEARCH = ["model.ch=8", "model.df=8", "model.latent_dim=16", "train.batch_size=8", "train.d_steps_per_iteration=6",
           "search.reward_samples=40", "search.reward_splits=2", "search.archs_per_iteration=3",

@@ -1,7 +1,6 @@
 """A dynamic reset neither leaves a ranking scored on a fresh supernet nor blames the policy for it."""
 
-from autogan.search import RunDirectory
-from autogan.search import Search
+from autogan.search import RunDirectory, Search
 
 # A variance threshold no loss window can pass below forces a collapse every 4 D steps.
 COLLAPSE_ALWAYS = ("run.backend='inprocess'", "train.reset_window=4", "train.reset_threshold=1e9")

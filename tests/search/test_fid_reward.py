@@ -6,8 +6,7 @@ import pytest
 
 from autogan.config import load_config
 from autogan.errors import ConfigError
-from autogan.search import RunDirectory
-from autogan.search import run_search
+from autogan.search import RunDirectory, run_search
 
 
 @pytest.fixture(scope="module")

@@ -14,8 +14,7 @@ from search_spaces import Architecture
 
 from cli_contract import assert_one_line_error
 from record_comparison import assert_same_record
-from autogan.search import RunDirectory
-from autogan.search import Search, SearchHooks, run_search
+from autogan.search import RunDirectory, Search, SearchHooks, run_search
 from autogan.search._ranking import rescore_candidates
 
 

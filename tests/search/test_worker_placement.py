@@ -85,8 +85,7 @@ def test_in_ray_an_actor_given_no_gpu_hides_cuda_and_a_refusal_reaches_the_drive
 
 def test_a_search_records_its_workers_devices_and_inspect_shows_them(tiny_config, tmp_path, capsys):
     from autogan.cli import main
-    from autogan.search import RunDirectory
-    from autogan.search import run_search
+    from autogan.search import RunDirectory, run_search
 
     config = tiny_config("run.backend='inprocess'", "run.evaluators=2", cells=2, iterations=1)
     run_search(config, tmp_path / "run", progress=False)
