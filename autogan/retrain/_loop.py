@@ -18,6 +18,7 @@ from autogan.errors import UserError
 from autogan.log import logger
 from autogan.files import atomic_torch_save
 from autogan.retrain._outputs import RetrainListener, RetrainWriter
+from autogan.retrain._progress import RetrainProgress
 from autogan.retrain._checkpoint import CHECKPOINT_FORMAT, CHECKPOINT_VERSION, load_retrain_checkpoint
 from autogan.retrain._directory import RetrainDirectory
 from autogan.retrain._models import build_discriminator, build_generator, discriminator_args, generator_args
@@ -25,7 +26,6 @@ from autogan.retrain._scoring import Evaluation, GeneratorScorer, evaluation_see
 from autogan.seeding import SeedPurpose, derived_seed
 
 # Seconds between progress lines where there is no progress bar (a log: nohup, CI, a Ray job).
-PROGRESS_EVERY = 60.0
 
 
 # Reads the weights a retraining starts from (``train.init_from``): (run_dir, arch, g_args, d_args) -> (G, D states).
@@ -218,48 +218,30 @@ class Retrainer:
     # --- the loop -------------------------------------------------------------------------
 
     def run(self) -> RetrainResult:
-        from tqdm.auto import tqdm
-
+        """Train to ``train.g_steps`` G steps, evaluating every ``eval.every``; the final and the best evaluation."""
         config = self.config
-        total = config.train.g_steps
-        evaluation = config.eval
+        total, evaluation = config.train.g_steps, config.eval
         initial = next((e for e in self.history if e.g_step == 0), None)
         if self.step == 0 and evaluation.at_start and initial is None:
             initial = self.evaluate()[0]
             self.checkpoint()
-        bar = tqdm(
-            total=total,
-            initial=self.step,
-            desc="retrain",
-            unit="G step",
-            disable=None if self.progress is None else not self.progress,
-        )
-        started, last_line, first_step = time.monotonic(), time.monotonic(), self.step
+        listeners = [RetrainProgress(total, self.step, self.progress), *self.listeners]
         try:
             while self.step < total:
                 losses = self.train_g_step()
-                bar.update(1)
-                if bar.disable and time.monotonic() - last_line >= PROGRESS_EVERY:
-                    last_line = time.monotonic()
-                    rate = (self.step - first_step) / (last_line - started)
-                    logger.info("retrain: G step %d of %d, %.2f G steps/s, about %.1f min left; loss_d %.3f, loss_g %.3f",
-                                self.step, total, rate, (total - self.step) / rate / 60, losses["loss_d"], losses["loss_g"])
-                bar.set_postfix(loss_d=f"{losses['loss_d']:.3f}", loss_g=f"{losses['loss_g']:.3f}")
-                for listener in self.listeners:
+                for listener in listeners:
                     listener.trained(self, losses)
                 evaluate_now = self.step % evaluation.every == 0 or self.step == total
                 if evaluate_now:
                     self.evaluate()
                 if evaluate_now or self.step % evaluation.checkpoint_every == 0:
                     self.checkpoint()
-            bar.close()
             if not self.history or self.history[-1].g_step != self.step:
                 # A resumed run that had already finished: its final evaluation is in the history.
                 self.evaluate()
                 self.checkpoint()
         finally:
-            bar.close()
-            for listener in self.listeners:
+            for listener in listeners:
                 listener.close()
         result = RetrainResult(
             out_dir=self.directory.out_dir,
