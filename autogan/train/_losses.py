@@ -9,6 +9,7 @@ scaling at the G/D boundary exact.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Callable
 
 import torch.nn.functional as F
@@ -42,14 +43,17 @@ class Loss:
         return self.g_fake(d_fake)
 
 
-LOSSES: dict[str, Loss] = {}
+_REGISTRY: dict[str, Loss] = {}
+#: Losses by ``train.loss``, read-only as every registry here: ``register_loss`` is the one way in,
+#: so that a saved config's name keeps meaning the same loss.
+LOSSES = MappingProxyType(_REGISTRY)
 
 
 def register_loss(loss: Loss) -> Loss:
     """Add ``loss`` under ``loss.name``; a name is registered once."""
     if loss.name in LOSSES:
         raise ValueError(f"register_loss: a loss named {loss.name!r} is already registered; pick another name")
-    LOSSES[loss.name] = loss
+    _REGISTRY[loss.name] = loss
     return loss
 
 

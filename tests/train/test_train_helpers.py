@@ -114,7 +114,7 @@ def test_reset_monitor_partial_window_and_non_finite():
         ResetMonitor(window=1)
 
 
-def test_loss_registry_values():
+def test_the_loss_registry_computes_each_loss_and_is_read_only():
     d = torch.tensor([-2.0, 0.0, 0.5])
     hinge = get_loss("hinge")
     assert float(hinge.d_loss(d, d)) == pytest.approx((3 + 1 + 0.5) / 3 + (0 + 1 + 1.5) / 3)
@@ -131,6 +131,8 @@ def test_loss_registry_values():
         get_loss("lsgan")
     with pytest.raises(ValueError, match="already registered"):
         register_loss(Loss("hinge", hinge.d_real, hinge.d_fake, hinge.g_fake, symmetric=False))
+    with pytest.raises(TypeError):  # read-only, as every registry: register_loss is the one way in
+        LOSSES["mine"] = hinge  # type: ignore[index]
 
 
 def test_bce_gamma_is_minus_exp_minus_d():
