@@ -19,6 +19,9 @@ from pathlib import Path
 from typing import Any, Callable
 
 ROOT = Path(__file__).resolve().parents[1]
+# What a bench computes in its own process (a resampling, a reward) runs this checkout's code, as
+# its subprocesses do (they start in ROOT): not whatever checkout the environment installed.
+sys.path.insert(0, str(ROOT))
 # Run directories of unfinished pieces live outside the checkout, which a new session lays anew:
 # a machine that is kept between sessions then resumes them where they stopped.
 CACHE_ROOT = Path(os.environ.get("AUTOGAN_BENCH_CACHE") or Path.home() / ".cache" / "autogan" / "bench")

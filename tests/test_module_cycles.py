@@ -11,8 +11,12 @@ from pathlib import Path
 
 import pytest
 
+from import_graph import find_cycle
+
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = ["controllers", "autogan/search"]
+# Every package with modules of its own.
+PACKAGES = sorted(str(p.parent.relative_to(ROOT)) for top in ("autogan", "controllers", "search_spaces", "workers")
+                  for p in (ROOT / top).rglob("__init__.py") if p.parent != ROOT / "autogan")
 
 
 def _module_name(path: Path, root: Path) -> str:
@@ -52,29 +56,6 @@ def internal_imports(package_dir: Path, root: Path = ROOT) -> dict[str, set[str]
                     targets.add(name)
         graph[module] = targets
     return graph
-
-
-def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
-    """One import cycle as a path that ends where it starts, or None."""
-    done: set[str] = set()
-
-    def visit(module: str, path: list[str]) -> list[str] | None:
-        if module in path:
-            return path[path.index(module):] + [module]
-        if module in done:
-            return None
-        for target in sorted(graph.get(module, ())):
-            cycle = visit(target, path + [module])
-            if cycle:
-                return cycle
-        done.add(module)
-        return None
-
-    for module in sorted(graph):
-        cycle = visit(module, [])
-        if cycle:
-            return cycle
-    return None
 
 
 @pytest.mark.parametrize("package", PACKAGES)
