@@ -318,6 +318,34 @@ def _search_id(text: str) -> tuple[str, int]:
     return controller, int(seed)
 
 
+def run_preregistered(args: argparse.Namespace) -> int:
+    """The pre-registered test's pieces, then its block of the summary (``preregistered``), kept beside the rest."""
+    import _preregistered
+
+    prereg = _preregistered.Plan(_preregistered.PROTOCOL, smoke=args.smoke)
+    if not args.smoke and not prereg.protocol["committed_before_data"]:
+        log("the pre-registered protocol is not fixed yet (PROTOCOL['committed_before_data'] in bench/_preregistered.py)")
+        return 2
+    if not args.report:
+        scheduler = Scheduler(args.jobs)
+        _preregistered.schedule(scheduler, prereg)
+        scheduler.run(time.time() + args.hours * 3600 if args.hours else None)
+        if scheduler.failures:
+            for failure in scheduler.failures:
+                log(f"failed: {failure}")
+            if args.smoke:
+                return 1
+    block = _preregistered.summarise(prereg)
+    print(_preregistered.table(block))
+    if args.smoke:
+        log(f"smoke: every piece ran, in {prereg.pieces}")
+        return 0
+    summary = read_json(SUMMARY) or {}
+    write_json(SUMMARY, {**summary, "preregistered": block})
+    log(f"wrote the preregistered block of {SUMMARY}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--jobs", type=int, default=2, help="pieces at once, one core each")
@@ -333,7 +361,15 @@ def main(argv: list[str] | None = None) -> int:
                         metavar="CONTROLLER:SEED", help="final supernets that re-score every retrained architecture")
     parser.add_argument("--hours", type=float, default=None, help="start no new piece after this long")
     parser.add_argument("--report", action="store_true", help="only aggregate what is cached")
+    parser.add_argument("--preregistered", action="store_true",
+                        help="the pre-registered end-to-end test (bench/_preregistered.py) instead of the measurements above")
+    parser.add_argument("--smoke", action="store_true", help="with --preregistered: every kind of piece at tiny sizes, "
+                        "in a scratch directory")
     args = parser.parse_args(argv)
+    if args.smoke and not args.preregistered:
+        parser.error("--smoke goes with --preregistered")
+    if args.preregistered:
+        return run_preregistered(args)
 
     if not args.report:
         run_plan(plan, args)
