@@ -52,8 +52,8 @@ MODULES: dict[str, list[str]] = {
     # record.py until it was split into the run directory and the schema of its rows.
     "autogan/search/_run_directory.py": ["tests/search/test_config_and_record.py", "tests/report/test_damaged_record.py",
                                          "tests/search/test_disk_errors.py"],
-    "autogan/search/_rows.py": ["tests/search/test_config_and_record.py", "tests/report/test_damaged_record.py",
-                                "tests/search/test_disk_errors.py"],
+    "autogan/search/_rows.py": ["tests/search/test_record_rows.py", "tests/search/test_config_and_record.py",
+                                "tests/report/test_damaged_record.py", "tests/search/test_disk_errors.py"],
     "search_spaces/_architecture.py": ["tests/search_spaces"],
 }
 
