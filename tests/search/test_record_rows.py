@@ -10,7 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from autogan.errors import DamagedRecordError
+from search_spaces import Architecture, InvalidArchitecture
+
+from autogan.errors import DamagedRecordError, shown
 from autogan.search._rows import Damage, damage_error, evaluation_row_problem, iteration_row_problem
 
 ARCH = "post,bn,nearest,sc | pre,in,bilinear,sc,skip=1"
@@ -87,3 +89,35 @@ def test_the_refusal_names_the_first_damage_counts_the_rest_and_says_how_to_go_o
     assert str(three).startswith("runs/r/iterations.jsonl line 2: an empty line (and 2 more damaged line(s)); ")
     assert "(sed -i '2d' runs/r/iterations.jsonl)" in str(three)
     assert str(Damage(run / "x.jsonl", 3, "why")) == "runs/r/x.jsonl line 3: why"
+
+
+LONG = "x" * 100  # its repr is cut at 40 characters in every message, with the length said
+
+
+@pytest.mark.parametrize("row, problem", [
+    ({**POLICY, "stage": LONG}, "'stage' is 'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx… (100 characters), not a positive integer"),
+    ({**POLICY, "iteration": LONG},
+     "'iteration' is 'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx… (100 characters), not a non-negative integer"),
+    ({**POLICY, "loss_d": LONG}, "'loss_d' is 'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx… (100 characters), not a number or null"),
+    ({**POLICY, "phase": LONG}, "'phase' is 'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx… (100 characters), not 'policy' or 'beam'"),
+    ({**BEAM, "beam": LONG}, "'beam' is 'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx… (100 characters), not a list"),
+    ({**BEAM, "beam": [LONG]}, "a 'beam' entry is 'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx… (100 characters), not an object"),
+    ({**BEAM, "beam": [{"arch": ARCH, "score": LONG}]},
+     "a beam 'score' is 'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx… (100 characters), not a number or null"),
+])
+def test_a_long_wrong_value_is_cut_in_the_message_with_its_length(row, problem):
+    assert iteration_row_problem(row) == problem
+
+
+@pytest.mark.parametrize("key", ["stage", "iteration", "index", "kind", "reward", "raw_reward", "size_factor"])
+def test_a_long_wrong_value_of_an_evaluation_row_is_cut_too(key):
+    problem = evaluation_row_problem({**EVALUATION, key: LONG})
+    assert problem.startswith(f"'{key}' is 'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx… (100 characters), not ")
+
+
+def test_an_unparseable_architecture_is_named_with_the_parsers_reason_cut_at_80_characters():
+    with pytest.raises(InvalidArchitecture) as parsed:
+        Architecture.parse(LONG)
+    assert len(repr(str(parsed.value))) > 80
+    assert evaluation_row_problem({**EVALUATION, "arch": LONG}) == f"'arch' is not an architecture ({shown(str(parsed.value), 80)})"
+    assert evaluation_row_problem({**EVALUATION, "arch": 7}) == "'arch' is 7, not an architecture string"
