@@ -46,6 +46,7 @@ MODULES: dict[str, list[str]] = {
         "tests/search/test_search_loop.py::test_trainer_death_after_an_iterations_row_leaves_the_record_an_uninterrupted_run_does",
     ],
     "autogan/search/_ranking.py": [
+        "tests/search/test_ranking.py",
         "tests/report/test_search_ranking_size.py",
         "tests/search/test_search_loop.py::test_trainer_death_continues_from_the_last_checkpoint_exactly",
     ],
