@@ -33,6 +33,7 @@ DECLARED = {
     "autogan.retrain": {"RetrainScore": _RESULT,
                         "Retrainer": "for tools that retrain without files: it computes and hands results to listeners",
                         "RetrainListener": "what such a tool passes to a Retrainer"},
+    "autogan.search": {"FinishedIteration": "what a listener passed to Search(listeners=...) receives"},
 }
 
 

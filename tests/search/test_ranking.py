@@ -6,8 +6,8 @@ import math
 
 import pytest
 
-from autogan.search import RankedArchitecture, rank_architectures, rescore_candidates
-from autogan.search._ranking import autogan_vector
+from autogan.search import RankedArchitecture, rank_architectures
+from autogan.search._ranking import autogan_vector, rescore_candidates
 from search_spaces import AUTOGAN_TOP1, Architecture, SearchSpace, register_op
 from search_spaces._ops import registered_ops
 
