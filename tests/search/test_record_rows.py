@@ -121,3 +121,30 @@ def test_an_unparseable_architecture_is_named_with_the_parsers_reason_cut_at_80_
     assert len(repr(str(parsed.value))) > 80
     assert evaluation_row_problem({**EVALUATION, "arch": LONG}) == f"'arch' is not an architecture ({shown(str(parsed.value), 80)})"
     assert evaluation_row_problem({**EVALUATION, "arch": 7}) == "'arch' is 7, not an architecture string"
+
+
+def test_a_long_value_where_an_architecture_string_belongs_is_cut_too():
+    value = list(range(40))
+    assert evaluation_row_problem({**EVALUATION, "arch": value}) == (
+        f"'arch' is {shown(value, 40)}, not an architecture string")
+    assert shown(value, 40).endswith("characters)")
+
+
+def test_a_run_file_is_read_as_its_good_rows_and_each_bad_line_named_but_a_torn_last_line_is_neither(tmp_path):
+    from autogan.search._rows import read_jsonl
+
+    path = tmp_path / "evaluations.jsonl"
+    path.write_bytes(b'{"a": 1}\n\n{"a": 2\nnull\n{"a": 3}\n{"a": 4, "torn')
+    rows, damage = read_jsonl(path, lambda row: None if isinstance(row, dict) else "not an object")
+    assert rows == [{"a": 1}, {"a": 3}]
+    assert [(d.line, d.problem) for d in damage] == [(2, "an empty line"), (3, "not a JSON row"), (4, "not an object")]
+    assert read_jsonl(tmp_path / "missing.jsonl", lambda row: None) == ([], [])
+
+
+def test_a_row_is_appended_as_one_line_of_canonical_json(tmp_path):
+    from autogan.search._rows import append_jsonl
+
+    path = tmp_path / "iterations.jsonl"
+    append_jsonl(path, {"stage": 1, "arch": "x", "b": [2, 1]})
+    append_jsonl(path, {"z": None, "a": 0.5})
+    assert path.read_bytes() == b'{"arch": "x", "b": [2, 1], "stage": 1}\n{"a": 0.5, "z": null}\n'
