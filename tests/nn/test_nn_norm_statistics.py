@@ -40,6 +40,24 @@ def test_recalibration_gives_the_pooled_statistics_of_its_inputs_and_leaves_eval
     assert not net.training and first_norm.momentum == momentum
 
 
+@pytest.mark.parametrize(("samples", "batch_size", "expected"), [
+    (1000, None, [500, 500]),  # the default batch: the evaluator's recalibrations rely on it
+    (1200, 500, [500, 500, 200]),  # the last batch holds only what is left
+    (128, 500, [128]),  # the search's default: one batch, so the mean is exactly the inputs'
+])
+def test_recalibration_asks_forward_for_exactly_the_samples_in_its_batches(samples, batch_size, expected):
+    net = _net()
+    asked: list[int] = []
+
+    def forward(n: int) -> torch.Tensor:
+        asked.append(n)
+        return net(torch.randn(n, 2, 5, 5))
+
+    options = {} if batch_size is None else {"batch_size": batch_size}
+    recalibrate_batch_norms(net, forward, samples=samples, **options)
+    assert asked == expected
+
+
 # Every BatchNorm the architecture passes through (cells' bn, the last to_rgb), and a skip.
 BN_ARCH = Architecture.parse("post,bn,bilinear,sc | pre,bn,nearest,nosc,skip=1 | post,bn,deconv,sc,skip=1+2")
 LATENT = 16
