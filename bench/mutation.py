@@ -15,7 +15,8 @@ minutes to hours of CPU.
 A surviving mutant is either a gap in the tests or an equivalent mutant (no input can tell
 it from the original).  ``EQUIVALENT`` names the ones judged equivalent, with the reason;
 the table counts them apart.  The table goes to stdout and bench/results/mutation.md, and
-every mutant's verdict to bench/results/mutation.json.
+every mutant's verdict to bench/results/mutation.json; a module with no run in this checkout
+keeps the verdicts recorded there, so modules can be run on different machines or days.
 """
 
 from __future__ import annotations
@@ -122,6 +123,11 @@ def verdicts(module: str) -> dict[str, str]:
     return {name: STATUS.get(code, "suspicious") for name, code in sorted(codes.items())}
 
 
+def recorded_verdicts() -> dict[str, dict[str, str]]:
+    path = RESULTS / "mutation.json"
+    return json.loads(path.read_text())["verdicts"] if path.exists() else {}
+
+
 def table(results: dict[str, dict[str, str]]) -> str:
     lines = [
         "| module | tests | mutants | killed | survived | equivalent | other (timeout, no tests, not checked) | score |",
@@ -161,11 +167,13 @@ def main(argv: list[str] | None = None) -> int:
     unknown = [m for m in args.modules if m not in MODULES]
     if unknown:
         parser.error(f"not a module with its tests listed here: {', '.join(unknown)}; choose from {', '.join(MODULES)}")
+    # A module not run in this checkout keeps the verdicts the table last recorded for it.
+    recorded = recorded_verdicts()
     failed = 0
     if not args.table:
         for module in args.modules or list(MODULES):
             failed |= run_module(module, args.jobs) != 0
-    results = {module: verdicts(module) for module in MODULES}
+    results = {module: verdicts(module) or recorded.get(module, {}) for module in MODULES}
     text = "# Mutation testing (bench/mutation.py)\n\n" + table(results)
     print(text)
     RESULTS.mkdir(parents=True, exist_ok=True)
