@@ -68,12 +68,14 @@ _MISSING_PHASE = ("a row without a phase is read as a policy row through PHASE_O
                   "(other than 'done') or None stands in for 'policy'")
 _NO_SOURCE_ZERO = ("cell 0's bit (1 << width) lies above every value the range check just above lets through, "
                    "so a range starting at 0 adds no source")
+_NORMS_HAVE_NO_CHILDREN = "a BatchNorm has no submodules, so its buffers are the same with or without recursing"
 EQUIVALENT: dict[str, str] = {
     # (10 * 9, 0, 0): 90 still sorts after every stage of a space of fewer than 90 cells.
     **{f"autogan.search._resume.x_position__mutmut_{n}": _DONE_SORTS_LAST for n in (13, 14, 15, 16, 17)},
     **{f"autogan.search._resume.x_position__mutmut_{n}": _PHASES_ARE_KNOWN for n in (25, 27, 28)},
     **{f"autogan.search._resume.x_position__mutmut_{n}": _MISSING_PHASE for n in (3, 5, 8, 9)},
     "search_spaces._architecture.x_skips_from_int__mutmut_18": _NO_SOURCE_ZERO,
+    **{f"autogan.nn._norm_statistics.x_running_statistics__mutmut_{n}": _NORMS_HAVE_NO_CHILDREN for n in (1, 2)},
 }
 
 STATUS = {1: "killed", 3: "killed", 0: "survived", 5: "no tests", 33: "no tests", 34: "skipped", 36: "timeout",

@@ -40,7 +40,6 @@ def restore_running_statistics(module: nn.Module, saved: dict[str, torch.Tensor]
             buffers[key].copy_(value)
 
 
-@torch.no_grad()
 def recalibrate_batch_norms(
     module: nn.Module, forward: Callable[[int], torch.Tensor], samples: int, batch_size: int = 500
 ) -> None:
@@ -52,30 +51,33 @@ def recalibrate_batch_norms(
     search's default of 128 samples) the mean is exactly that of all the inputs.  Norms that
     ``forward`` never reaches keep zero mean and unit variance, and the module is left in eval mode.
     """
-    norms = batch_norms(module)
-    momenta = [norm.momentum for norm in norms]
-    # PyTorch's own equal-weight average (momentum=None) reads num_batches_tracked back to the
-    # host at every batch of every norm, a device sync each; counting the batches here gives the
-    # same factor 1/k, as the same Python float, without one.
-    batches_seen: dict[nn.Module, int] = {}
+    # no_grad as a block, not a decorator: mutation testing (mutmut) skips decorated functions,
+    # and this is the function whose exactness the reward rests on.
+    with torch.no_grad():
+        norms = batch_norms(module)
+        momenta = [norm.momentum for norm in norms]
+        # PyTorch's own equal-weight average (momentum=None) reads num_batches_tracked back to the
+        # host at every batch of every norm, a device sync each; counting the batches here gives the
+        # same factor 1/k, as the same Python float, without one.
+        batches_seen: dict[nn.Module, int] = {}
 
-    def cumulative_momentum(norm: nn.Module, inputs: tuple) -> None:
-        batches_seen[norm] = batches_seen.get(norm, 0) + 1
-        norm.momentum = 1.0 / batches_seen[norm]
+        def cumulative_momentum(norm: nn.Module, inputs: tuple) -> None:
+            batches_seen[norm] = batches_seen.get(norm, 0) + 1
+            norm.momentum = 1.0 / batches_seen[norm]
 
-    for norm in norms:
-        norm.reset_running_stats()
-    hooks = [norm.register_forward_pre_hook(cumulative_momentum) for norm in norms]
-    module.train()
-    try:
-        for start in range(0, samples, batch_size):
-            forward(min(batch_size, samples - start))
-    finally:
-        for hook in hooks:
-            hook.remove()
-        for norm, momentum in zip(norms, momenta):
-            norm.momentum = momentum
-        module.eval()
+        for norm in norms:
+            norm.reset_running_stats()
+        hooks = [norm.register_forward_pre_hook(cumulative_momentum) for norm in norms]
+        module.train()
+        try:
+            for start in range(0, samples, batch_size):
+                forward(min(batch_size, samples - start))
+        finally:
+            for hook in hooks:
+                hook.remove()
+            for norm, momentum in zip(norms, momenta):
+                norm.momentum = momentum
+            module.eval()
 
 
 @contextlib.contextmanager
