@@ -68,6 +68,7 @@ _MISSING_PHASE = ("a row without a phase is read as a policy row through PHASE_O
                   "(other than 'done') or None stands in for 'policy'")
 _NO_SOURCE_ZERO = ("cell 0's bit (1 << width) lies above every value the range check just above lets through, "
                    "so a range starting at 0 adds no source")
+_ECHO_LIMIT_IS_80 = "shown()'s default limit is ECHO_LIMIT, 80, the limit passed explicitly"
 _NORMS_HAVE_NO_CHILDREN = "a BatchNorm has no submodules, so its buffers are the same with or without recursing"
 EQUIVALENT: dict[str, str] = {
     # (10 * 9, 0, 0): 90 still sorts after every stage of a space of fewer than 90 cells.
@@ -75,6 +76,7 @@ EQUIVALENT: dict[str, str] = {
     **{f"autogan.search._resume.x_position__mutmut_{n}": _PHASES_ARE_KNOWN for n in (25, 27, 28)},
     **{f"autogan.search._resume.x_position__mutmut_{n}": _MISSING_PHASE for n in (3, 5, 8, 9)},
     "search_spaces._architecture.x_skips_from_int__mutmut_18": _NO_SOURCE_ZERO,
+    "autogan.search._rows.x__arch_problem__mutmut_11": _ECHO_LIMIT_IS_80,
     **{f"autogan.nn._norm_statistics.x_running_statistics__mutmut_{n}": _NORMS_HAVE_NO_CHILDREN for n in (1, 2)},
 }
 

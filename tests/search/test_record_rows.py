@@ -64,6 +64,7 @@ def test_a_beam_entry_that_is_not_an_architecture_says_why():
 
 @pytest.mark.parametrize("row, problem", [
     (None, "a JSON NoneType where an object belongs"),
+    ([EVALUATION], "a JSON list where an object belongs"),
     ({k: v for k, v in EVALUATION.items() if k != "index"}, "the row has no 'index'"),
     ({**EVALUATION, "kind": "final"}, "'kind' is 'final', not one of ['policy', 'beam', 'rescore']"),
     ({k: v for k, v in EVALUATION.items() if k != "reward"}, "the row has no 'reward'"),
@@ -88,6 +89,9 @@ def test_the_refusal_names_the_first_damage_counts_the_rest_and_says_how_to_go_o
                           Damage(run / "evaluations.jsonl", 1, "not a JSON row")], run)
     assert str(three).startswith("runs/r/iterations.jsonl line 2: an empty line (and 2 more damaged line(s)); ")
     assert "(sed -i '2d' runs/r/iterations.jsonl)" in str(three)
+    two = damage_error([Damage(run / "iterations.jsonl", 5, "an empty line"),
+                        Damage(run / "iterations.jsonl", 6, "an empty line")], run)
+    assert str(two).startswith("runs/r/iterations.jsonl line 5: an empty line (and 1 more damaged line(s)); ")
     assert str(Damage(run / "x.jsonl", 3, "why")) == "runs/r/x.jsonl line 3: why"
 
 
@@ -148,3 +152,16 @@ def test_a_row_is_appended_as_one_line_of_canonical_json(tmp_path):
     append_jsonl(path, {"stage": 1, "arch": "x", "b": [2, 1]})
     append_jsonl(path, {"z": None, "a": 0.5})
     assert path.read_bytes() == b'{"arch": "x", "b": [2, 1], "stage": 1}\n{"a": 0.5, "z": null}\n'
+
+
+def test_a_torn_last_line_is_cut_off_and_every_whole_line_before_it_kept(tmp_path):
+    from autogan.search._rows import truncate_partial_line
+
+    path = tmp_path / "iterations.jsonl"
+    path.write_bytes(b'{"a": 1}\n{"a": 2}\n{"a": 3, "to')
+    truncate_partial_line(path)
+    assert path.read_bytes() == b'{"a": 1}\n{"a": 2}\n'
+    truncate_partial_line(path)  # a whole file is left as it is
+    assert path.read_bytes() == b'{"a": 1}\n{"a": 2}\n'
+    truncate_partial_line(tmp_path / "missing.jsonl")
+    assert not (tmp_path / "missing.jsonl").exists()
