@@ -52,8 +52,8 @@ MODULES: dict[str, list[str]] = {
         "tests/search/test_search_loop.py::test_trainer_death_continues_from_the_last_checkpoint_exactly",
     ],
     # record.py until it was split into the run directory and the schema of its rows.
-    "autogan/search/_run_directory.py": ["tests/search/test_config_and_record.py", "tests/report/test_damaged_record.py",
-                                         "tests/search/test_disk_errors.py"],
+    "autogan/search/_run_directory.py": ["tests/search/test_run_directory.py", "tests/search/test_config_and_record.py",
+                                         "tests/report/test_damaged_record.py", "tests/search/test_disk_errors.py"],
     # The schema's own tests and the readers that show damage; test_disk_errors (full of the run
     # directory's failures, 12 s a run) exercises no row rule that these do not, and tripled the time.
     "autogan/search/_rows.py": ["tests/search/test_record_rows.py", "tests/search/test_config_and_record.py",
@@ -69,6 +69,8 @@ _MISSING_PHASE = ("a row without a phase is read as a policy row through PHASE_O
 _NO_SOURCE_ZERO = ("cell 0's bit (1 << width) lies above every value the range check just above lets through, "
                    "so a range starting at 0 adds no source")
 _ECHO_LIMIT_IS_80 = "shown()'s default limit is ECHO_LIMIT, 80, the limit passed explicitly"
+_FIRST_LAYOUT = ("a state without 'version' is read the same whether it counts as version 0 or 1: both are at most "
+                 "STATE_VERSION, and nothing else reads the number")
 _NORMS_HAVE_NO_CHILDREN = "a BatchNorm has no submodules, so its buffers are the same with or without recursing"
 EQUIVALENT: dict[str, str] = {
     # (10 * 9, 0, 0): 90 still sorts after every stage of a space of fewer than 90 cells.
@@ -77,6 +79,8 @@ EQUIVALENT: dict[str, str] = {
     **{f"autogan.search._resume.x_position__mutmut_{n}": _MISSING_PHASE for n in (3, 5, 8, 9)},
     "search_spaces._architecture.x_skips_from_int__mutmut_18": _NO_SOURCE_ZERO,
     "autogan.search._rows.x__arch_problem__mutmut_11": _ECHO_LIMIT_IS_80,
+    "autogan.search._run_directory.xǁRunDirectoryǁread_state__mutmut_11": _ECHO_LIMIT_IS_80,
+    "autogan.search._run_directory.xǁRunDirectoryǁread_state__mutmut_26": _FIRST_LAYOUT,
     **{f"autogan.nn._norm_statistics.x_running_statistics__mutmut_{n}": _NORMS_HAVE_NO_CHILDREN for n in (1, 2)},
 }
 
