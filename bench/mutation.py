@@ -22,6 +22,7 @@ keeps the verdicts recorded there, so modules can be run on different machines o
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import subprocess
@@ -29,6 +30,7 @@ import sys
 import tomllib
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 WORK = ROOT / ".mutation"
@@ -37,7 +39,8 @@ RESULTS = ROOT / "bench" / "results"
 # Module -> the tests that cover it, fast and in this process (mutmut maps each function to
 # the tests that call it, and runs only those against that function's mutants).
 MODULES: dict[str, list[str]] = {
-    "autogan/train/_steps.py": ["tests/train/test_train_steps.py"],
+    "autogan/train/_steps.py": ["tests/train/test_train_steps.py", "tests/train/test_train_steps_details.py",
+                                "tests/train/test_train_helpers.py"],
     "autogan/nn/_norm_statistics.py": ["tests/nn/test_nn_norm_statistics.py", "tests/nn/test_nn_recalibration_syncs.py"],
     "controllers/_rnn.py": ["tests/controllers"],
     "autogan/search/_resume.py": [
@@ -72,7 +75,48 @@ _ECHO_LIMIT_IS_80 = "shown()'s default limit is ECHO_LIMIT, 80, the limit passed
 _FIRST_LAYOUT = ("a state without 'version' is read the same whether it counts as version 0 or 1: both are at most "
                  "STATE_VERSION, and nothing else reads the number")
 _NORMS_HAVE_NO_CHILDREN = "a BatchNorm has no submodules, so its buffers are the same with or without recursing"
+_NO_DERIVATIVE_AT_THE_EDGE = ("at a ratio exactly on the clip range's edge PPO's surrogate has no derivative (r A on one "
+                              "side, 0 on the other): either side's weight is a subgradient")
+_ZERO_ADVANTAGE = "with a zero advantage the weight multiplies zero: the loss and its gradient are zero either way"
+_LAST_INPUT_UNREAD = ("the input after the last decision is never read, and the last token has an embedding, so "
+                      "computing it changes nothing")
+_INTS_ARE_INT64 = ("torch.tensor infers int64 from Python ints, the dtype named; the only tensors built empty (no "
+                   "prefix, nothing left to decide) are never indexed, and their .tolist() is the same")
+_LAST_DIM_OF_TWO = "the tensor is (batch, choices): dim=+1 and dim=-1 are the same axis"
+_MASKED_FILL_VALUE = ("the filled entries are multiplied by the mask's zeros, and masked_fill passes no gradient to "
+                      "them, so the fill value is never seen")
+_FLOAT32_DEFAULT = "torch.tensor of Python floats is float32 under torch's default dtype, which nothing here changes"
+_DISCARDED_DENOMINATOR = ("the fill only stands in for a denominator whose quotient the outer torch.where "
+                          "replaces, so any non-zero fill gives the same result")
+_ONLY_SCALAR_GAMMA = "the only scalar gamma is -1.0 (symmetric losses), and dividing by -1 is multiplying by it, exactly"
+_ALREADY_THAT_DTYPE = ("the tensor already has the dtype named: D's outputs and their cotangents are float32 "
+                       "(_discriminate), and an input gradient has its input's dtype, the fake's")
+_STACK_PROMOTES = "torch.stack promotes the integer count to the float32 of the other statistics, as .to(loss_d.dtype) does"
+_NAN_SPELLING = "float() reads 'NAN' as it reads 'nan'"
+_FALSY_NONE = "detach_fake is only tested for truth, and None is false as False is"
+_UNREAD_REAL_GRADIENT = "without scaling the real samples' output gradient is computed but never read"
+_REUSE_ONLY_SAVES_WORK = ("track_g only decides whether G's graph is kept for the fakes' reuse; the D step sees them "
+                          "detached, so building it when it is not reused costs time and changes no number")
 EQUIVALENT: dict[str, str] = {
+    "autogan.train._steps.x__fake_ratio__mutmut_21": _DISCARDED_DENOMINATOR,
+    "autogan.train._steps.x__safe_ratio__mutmut_17": _DISCARDED_DENOMINATOR,
+    "autogan.train._steps.x__scaling_hook__mutmut_14": _ONLY_SCALAR_GAMMA,
+    "autogan.train._steps.x__scaling_hook__mutmut_19": _ALREADY_THAT_DTYPE,
+    **{f"autogan.train._steps.x_inactive_input_gradient__mutmut_{n}": _ALREADY_THAT_DTYPE for n in (26, 40)},
+    "autogan.train._steps.x__stats__mutmut_16": _STACK_PROMOTES,
+    "autogan.train._steps.x__stats__mutmut_10": _NAN_SPELLING,
+    "autogan.train._steps.x_one_stage_gradients__mutmut_30": _FALSY_NONE,
+    "autogan.train._steps.x_one_stage_gradients__mutmut_74": _UNREAD_REAL_GRADIENT,
+    "autogan.train._steps.x_two_stage_step__mutmut_14": _REUSE_ONLY_SAVES_WORK,
+    **{f"controllers._rnn.xǁRNNControllerǁ_clipped_ratio__mutmut_{n}": _NO_DERIVATIVE_AT_THE_EDGE for n in (7, 12)},
+    "controllers._rnn.xǁRNNControllerǁ_clipped_ratio__mutmut_10": _ZERO_ADVANTAGE,
+    **{f"controllers._rnn.xǁRNNControllerǁ_roll__mutmut_{n}": _LAST_INPUT_UNREAD for n in (121, 123)},
+    **{f"controllers._rnn.xǁRNNControllerǁ_roll__mutmut_{n}": _INTS_ARE_INT64 for n in (27, 29)},
+    **{f"controllers._rnn.xǁRNNControllerǁlog_probs__mutmut_{n}": _INTS_ARE_INT64 for n in (21, 23, 27, 29)},
+    **{f"controllers._rnn.xǁRNNControllerǁsample__mutmut_{n}": _INTS_ARE_INT64 for n in (19, 21)},
+    **{f"controllers._rnn.xǁRNNControllerǁ_roll__mutmut_{n}": _LAST_DIM_OF_TWO for n in (49, 55, 72, 86)},
+    "controllers._rnn.xǁRNNControllerǁ_roll__mutmut_80": _MASKED_FILL_VALUE,
+    **{f"controllers._rnn.xǁRNNControllerǁupdate__mutmut_{n}": _FLOAT32_DEFAULT for n in (36, 38)},
     # (10 * 9, 0, 0): 90 still sorts after every stage of a space of fewer than 90 cells.
     **{f"autogan.search._resume.x_position__mutmut_{n}": _DONE_SORTS_LAST for n in (13, 14, 15, 16, 17)},
     **{f"autogan.search._resume.x_position__mutmut_{n}": _PHASES_ARE_KNOWN for n in (25, 27, 28)},
@@ -115,12 +159,23 @@ def work_dir(module: str) -> Path:
     return folder
 
 
-def run_module(module: str, jobs: int) -> int:
+def run_module(module: str, jobs: int, mutants: str | None = None) -> int:
     folder = work_dir(module)
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     env.pop("PYTHONPATH", None)  # mutmut puts its mutated copy first; nothing else may shadow it
+    names: list[str] = []
+    if mutants is not None:
+        # Only the mutants that were not killed: after new tests, the rest keep their verdicts.
+        names = [name for name, status in recorded().get("verdicts", {}).get(module, {}).items()
+                 if status != "killed" and status in mutants.split(",")]
+        if not names:
+            print(f"mutmut: {module} has no {mutants} mutant on record", file=sys.stderr)
+            return 0
+        stats = folder / "mutants" / "mutmut-stats.json"
+        stats.unlink(missing_ok=True)  # the new tests must be mapped to the functions they call
     print(f"mutmut: {module} against {' '.join(MODULES[module])} (in {folder})", file=sys.stderr, flush=True)
-    return subprocess.run([sys.executable, "-m", "mutmut", "run", "--max-children", str(jobs)], cwd=folder, env=env).returncode
+    command = [sys.executable, "-m", "mutmut", "run", "--max-children", str(jobs), *names]
+    return subprocess.run(command, cwd=folder, env=env).returncode
 
 
 def verdicts(module: str) -> dict[str, str]:
@@ -131,9 +186,28 @@ def verdicts(module: str) -> dict[str, str]:
     return {name: STATUS.get(code, "suspicious") for name, code in sorted(codes.items())}
 
 
-def recorded_verdicts() -> dict[str, dict[str, str]]:
+def source_digest(module: str) -> str:
+    return hashlib.sha256((ROOT / module).read_bytes()).hexdigest()
+
+
+def recorded() -> dict[str, Any]:
     path = RESULTS / "mutation.json"
-    return json.loads(path.read_text())["verdicts"] if path.exists() else {}
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+def merged_verdicts(module: str, record: dict[str, Any]) -> dict[str, str]:
+    """This checkout's verdicts, and for mutants it has not checked, the recorded ones.
+
+    A run limited to some mutants (``--mutants``) leaves the others unchecked here; their recorded
+    verdicts still hold while the module's source is the one they were found on.
+    """
+    local = verdicts(module)
+    kept = record.get("verdicts", {}).get(module, {})
+    if record.get("sources", {}).get(module) != source_digest(module):
+        return local or {}
+    if not local:
+        return kept
+    return {name: kept.get(name, status) if status == "not checked" else status for name, status in local.items()}
 
 
 def table(results: dict[str, dict[str, str]]) -> str:
@@ -171,23 +245,26 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("modules", nargs="*", metavar="MODULE", help=f"modules to mutate (default: all): {', '.join(MODULES)}")
     parser.add_argument("--jobs", type=int, default=1, help="mutants tested at once (default 1)")
     parser.add_argument("--table", action="store_true", help="only write the table from the results so far")
+    parser.add_argument("--mutants", metavar="STATUSES", help="re-test only the recorded mutants with these verdicts, "
+                        "e.g. survived,no tests,timeout (after adding tests; the module's source must be unchanged)")
     args = parser.parse_args(argv)
     unknown = [m for m in args.modules if m not in MODULES]
     if unknown:
         parser.error(f"not a module with its tests listed here: {', '.join(unknown)}; choose from {', '.join(MODULES)}")
     # A module not run in this checkout keeps the verdicts the table last recorded for it.
-    recorded = recorded_verdicts()
+    record = recorded()
     failed = 0
     if not args.table:
         for module in args.modules or list(MODULES):
-            failed |= run_module(module, args.jobs) != 0
-    results = {module: verdicts(module) or recorded.get(module, {}) for module in MODULES}
+            failed |= run_module(module, args.jobs, args.mutants) != 0
+    results = {module: merged_verdicts(module, record) for module in MODULES}
     text = "# Mutation testing (bench/mutation.py)\n\n" + table(results)
     print(text)
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "mutation.md").write_text(text)
-    (RESULTS / "mutation.json").write_text(json.dumps({"tests": MODULES, "verdicts": results, "equivalent": EQUIVALENT},
-                                                      indent=1) + "\n")
+    sources = {module: source_digest(module) for module in MODULES if results[module]}
+    (RESULTS / "mutation.json").write_text(json.dumps({"tests": MODULES, "sources": sources, "verdicts": results,
+                                                       "equivalent": EQUIVALENT}, indent=1) + "\n")
     return 1 if failed else 0
 
 

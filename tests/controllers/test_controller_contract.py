@@ -202,6 +202,11 @@ class TestControllerContract:
         controller.set_stage(2)
         proposals = controller.sample(4, prefix=space.prefix(space.from_index(7), 1))
         controller.update(proposals, _rewards(space, proposals))
+        # Drawing prefixes from a beam is the controller's own randomness too.
+        beam = BeamSearch(space, size=3, num_candidates=3)
+        beam.update([space.prefix(space.from_index(i * 40_000), 1) for i in range(3)], [0.3, 0.2, 0.1])
+        drawn = controller.sample(6, prefix=beam)
+        assert {p.prefix for p in drawn} <= set(beam.prefixes)
         controller.load_state_dict(controller.state_dict())
         assert torch.equal(torch.get_rng_state(), torch_state)
         after = np.random.get_state()
