@@ -158,8 +158,8 @@ def test_logs_are_rewritten_whole_as_canonical_lines(tmp_path):
     record.append_evaluation(ROW)
     record.rewrite_evaluations([{"b": 1, "a": 2}, {"c": None}])
     assert record.evaluations_path.read_bytes() == b'{"a": 2, "b": 1}\n{"c": null}\n'
-    record.rewrite_iterations([{"z": 1, "y": [2]}])
-    assert record.iterations_path.read_bytes() == b'{"y": [2], "z": 1}\n'
+    record.rewrite_iterations([{"z": 1, "y": [2]}, {"x": "a"}])
+    assert record.iterations_path.read_bytes() == b'{"y": [2], "z": 1}\n{"x": "a"}\n'
     assert not list(record.path.glob(".*.tmp"))
 
 
