@@ -160,10 +160,11 @@ def test_per_sample_steps_are_adam_steps_on_ppos_clipped_surrogate(space):
             reference.optimizer.zero_grad(set_to_none=True)
             (-surrogate.sum()).backward()
             reference.optimizer.step()
-            ratios.append(float(ratio))
+            value = float(ratio.detach())
+            ratios.append(value)
             if epoch == 0:
-                clipped = float(ratio) > 1.1 if advantage > 0 else float(ratio) < 0.9
-                first_epoch_loss += -float(log_prob) * advantage * (0.0 if clipped else float(ratio))
+                clipped = value > 1.1 if advantage > 0 else value < 0.9
+                first_epoch_loss += -float(log_prob.detach()) * advantage * (0.0 if clipped else value)
     assert any(abs(r - 1) > 0.1 for r in ratios) and any(1e-6 < abs(r - 1) < 0.1 for r in ratios), (
         "the test must see both clipped and unclipped ratios", ratios)
 
