@@ -49,6 +49,15 @@ STARTS_RAY = {"run.evaluators=3 on 2 cores (embedded Ray)", "run.evaluator_gpus=
 # `--address auto` joins whatever cluster runs on this machine (another search's, say), so
 # its outcome depends on the machine, not on autogan: the table shows it, no test asserts it.
 MACHINE_DEPENDENT = {"--address auto without a cluster"}
+# Two of the embedded-Ray refusals take the same path as a test that asserts more of it, at about
+# 11 s of Ray start each: the table still runs them (bad_inputs_table.py); pytest runs the third.
+COVERED_BY_A_STRONGER_TEST = {
+    "run.evaluators=3 on 2 cores (embedded Ray)":
+        "tests/workers/test_ray_limits.py::test_over_asked_cpus_end_at_once_with_one_line (the same command; "
+        "its line's content, no wait, no run directory left)",
+    "run.trainer_cpus=64":
+        "that test (the same refusal path) and test_shortfalls_name_the_keys[trainer-wider-than-a-node] (its line)",
+}
 
 
 @pytest.fixture(scope="module")
@@ -81,12 +90,13 @@ def _run_in_a_process_of_its_own(argv: list[str]) -> tuple[int, str, str]:
 
 
 def test_the_case_lists_name_real_cases():
-    named = SHOWN_WITH_A_WARNING.keys() | SHOWN_SILENTLY | USAGE_ERRORS.keys() | STARTS_RAY | MACHINE_DEPENDENT
+    named = (SHOWN_WITH_A_WARNING.keys() | SHOWN_SILENTLY | USAGE_ERRORS.keys() | STARTS_RAY | MACHINE_DEPENDENT
+             | COVERED_BY_A_STRONGER_TEST.keys())
     assert named <= set(CASE_NAMES), named - set(CASE_NAMES)
     assert len(CASE_NAMES) == len(set(CASE_NAMES)) >= 120
 
 
-@pytest.mark.parametrize("name", [n for n in CASE_NAMES if n not in MACHINE_DEPENDENT])
+@pytest.mark.parametrize("name", [n for n in CASE_NAMES if n not in MACHINE_DEPENDENT | COVERED_BY_A_STRONGER_TEST.keys()])
 def test_bad_input_keeps_the_error_contract(name, scratch, capsys, monkeypatch):
     argv = _argv(name, scratch)
     # A search that gets further than it should writes its runs/ here, not in the checkout.

@@ -17,6 +17,9 @@ SEEDS = range(6)
 # below 0.955, against random 0.514, never above 0.59; one step per batch instead of per
 # reward: 0.541): two seeds decide it, in about 10 s each.
 LONG_SCHEDULE_SEEDS = range(2)
+# The flipped-advantage guard fails by far: over seeds 0-5 it ended at 0.00-0.36 against random's
+# 0.41-0.59 (2026-12-04), so two seeds show it, in a third of the time.
+FLIPPED_SEEDS = range(2)
 # What the controller's learning depends on: the schedule and the options the search builds.
 SCHEDULE_KEYS = ("num_cells", "stage_iterations", "archs_per_iteration", "beam_width", "beam_candidates",
                  "controller_lr", "controller_epochs", "controller_update", "entropy_weight", "baseline_decay")
@@ -74,7 +77,7 @@ def test_a_flipped_advantage_ends_below_random_at_that_schedule(random_matches, 
     from controllers import _rnn
 
     monkeypatch.setattr(_rnn, "_policy_loss", lambda log_probs, advantages: (log_probs * advantages).sum())
-    flipped = _final_matches("rnn")
+    flipped = _final_matches("rnn", seeds=FLIPPED_SEEDS)
     assert statistics.mean(flipped) < statistics.mean(random_matches)
 
 
