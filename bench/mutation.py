@@ -3,6 +3,7 @@
     python bench/mutation.py                       # every module below, one after another
     python bench/mutation.py search_spaces/_architecture.py --jobs 1
     python bench/mutation.py --table               # only rewrite the table from the results so far
+    python bench/mutation.py controllers/_rnn.py --mutants "survived,no tests"   # after new tests
     make mutation [MODULES=...] [JOBS=...]
 
 Each module is mutated alone, against the tests listed for it (a fast subset: the ones
@@ -165,9 +166,15 @@ def run_module(module: str, jobs: int, mutants: str | None = None) -> int:
     env.pop("PYTHONPATH", None)  # mutmut puts its mutated copy first; nothing else may shadow it
     names: list[str] = []
     if mutants is not None:
-        # Only the mutants that were not killed: after new tests, the rest keep their verdicts.
-        names = [name for name, status in recorded().get("verdicts", {}).get(module, {}).items()
-                 if status != "killed" and status in mutants.split(",")]
+        # Only the mutants with these verdicts (after new tests): the rest keep theirs, which hold
+        # only for the source they were found on.
+        record = recorded()
+        if record.get("sources", {}).get(module) != source_digest(module):
+            print(f"mutmut: {module} changed since its recorded run, so its mutants' names and verdicts no longer "
+                  f"apply; run it whole: python bench/mutation.py {module}", file=sys.stderr)
+            return 2
+        wanted = set(mutants.split(","))
+        names = [name for name, status in record.get("verdicts", {}).get(module, {}).items() if status in wanted]
         if not names:
             print(f"mutmut: {module} has no {mutants} mutant on record", file=sys.stderr)
             return 0
