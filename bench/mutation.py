@@ -180,6 +180,7 @@ def run_module(module: str, jobs: int, mutants: str | None = None) -> int:
             return 0
         stats = folder / "mutants" / "mutmut-stats.json"
         stats.unlink(missing_ok=True)  # the new tests must be mapped to the functions they call
+    (folder / "source.sha256").write_text(source_digest(module) + "\n")
     print(f"mutmut: {module} against {' '.join(MODULES[module])} (in {folder})", file=sys.stderr, flush=True)
     command = [sys.executable, "-m", "mutmut", "run", "--max-children", str(jobs), *names]
     return subprocess.run(command, cwd=folder, env=env).returncode
@@ -202,19 +203,28 @@ def recorded() -> dict[str, Any]:
     return json.loads(path.read_text()) if path.exists() else {}
 
 
-def merged_verdicts(module: str, record: dict[str, Any]) -> dict[str, str]:
-    """This checkout's verdicts, and for mutants it has not checked, the recorded ones.
+def local_digest(module: str) -> str | None:
+    """The digest of the source this checkout's mutmut run was made on (written when it started)."""
+    path = WORK / slug(module) / "source.sha256"
+    return path.read_text().strip() if path.exists() else None
 
-    A run limited to some mutants (``--mutants``) leaves the others unchecked here; their recorded
-    verdicts still hold while the module's source is the one they were found on.
+
+def merged_verdicts(module: str, record: dict[str, Any]) -> tuple[dict[str, str], str | None]:
+    """``(verdicts, digest)``: the verdicts for the module as it stands, and the source they were found on.
+
+    This checkout's run counts where it was made on today's source; for the mutants it has not
+    checked (a ``--mutants`` run), the recorded verdicts of the same source fill in.  Nothing
+    recorded is dropped: when neither run matches today's source, the recorded verdicts stay, with
+    their own digest, and the table marks them stale.
     """
-    local = verdicts(module)
-    kept = record.get("verdicts", {}).get(module, {})
-    if record.get("sources", {}).get(module) != source_digest(module):
-        return local or {}
-    if not local:
-        return kept
-    return {name: kept.get(name, status) if status == "not checked" else status for name, status in local.items()}
+    now = source_digest(module)
+    kept, kept_digest = record.get("verdicts", {}).get(module, {}), record.get("sources", {}).get(module)
+    local = verdicts(module) if local_digest(module) == now else {}
+    if local and kept_digest == now:
+        return {name: kept.get(name, status) if status == "not checked" else status for name, status in local.items()}, now
+    if local and "not checked" not in local.values():
+        return local, now
+    return kept, kept_digest
 
 
 def table(results: dict[str, dict[str, str]]) -> str:
@@ -264,12 +274,17 @@ def main(argv: list[str] | None = None) -> int:
     if not args.table:
         for module in args.modules or list(MODULES):
             failed |= run_module(module, args.jobs, args.mutants) != 0
-    results = {module: merged_verdicts(module, record) for module in MODULES}
+    merged = {module: merged_verdicts(module, record) for module in MODULES}
+    results = {module: found for module, (found, _) in merged.items()}
+    sources = {module: digest for module, (found, digest) in merged.items() if found and digest}
+    stale = [module for module in sources if sources[module] != source_digest(module)]
     text = "# Mutation testing (bench/mutation.py)\n\n" + table(results)
+    if stale:
+        text += ("\nStale (the source changed since these verdicts were found; run the module whole): "
+                 + ", ".join(stale) + "\n")
     print(text)
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "mutation.md").write_text(text)
-    sources = {module: source_digest(module) for module in MODULES if results[module]}
     (RESULTS / "mutation.json").write_text(json.dumps({"tests": MODULES, "sources": sources, "verdicts": results,
                                                        "equivalent": EQUIVALENT}, indent=1) + "\n")
     return 1 if failed else 0
