@@ -23,8 +23,11 @@ browser:
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) || \
 	  echo "chromium not installed: the browser tests skip (and fail under CI=true)"; }
 
+# Two workers, then the solo tests alone (tests/conftest.py says which and why); a part with
+# nothing selected (pytest's exit 5, say with PYTEST_ARGS naming one file) is not a failure.
 test: $(STAMP) browser
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n 2 --dist loadgroup -m "not solo" $(PYTEST_ARGS); rc=$$?; [ $$rc -eq 0 ] || [ $$rc -eq 5 ] || exit $$rc
+	$(BIN)/python -m pytest -m solo $(PYTEST_ARGS); rc=$$?; [ $$rc -eq 0 ] || [ $$rc -eq 5 ] || exit $$rc
 
 # mutation.py is not a benchmark: hours of CPU, run on its own (`make mutation`).
 bench: $(STAMP)
